@@ -1,0 +1,143 @@
+"""Convolution arithmetic: output sizes, and the error raised when a spatial size collapses.
+
+The formula is the one every textbook (and the course notes) use for one axis:
+``floor((n + 2p - k) / s) + 1`` for input size ``n``, kernel ``k``, padding ``p`` and
+stride ``s``; a dilation ``d`` widens the kernel to ``d * (k - 1) + 1``. Keras' ``"same"``
+padding gives ``ceil(n / s)``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+AXIS_NAMES = {1: ("length",), 2: ("height", "width"), 3: ("depth", "height", "width")}
+
+
+class SpatialSizeError(ValueError):
+    """The input is too small for the chosen kernels, strides and padding."""
+
+
+def as_tuple(value: int | Sequence[int], rank: int, argument: str) -> tuple[int, ...]:
+    """Expands an int to ``rank`` copies; checks a sequence has ``rank`` positive ints.
+
+    Example:
+        >>> as_tuple(3, 2, "kernel_size")
+        (3, 3)
+    """
+    values = (value,) * rank if isinstance(value, int) else tuple(value)
+    if len(values) != rank or not all(
+        isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in values
+    ):
+        raise ValueError(
+            f"{argument} must be a positive int or a tuple of {rank} positive ints for "
+            f"{rank}-D inputs; received {argument}={value!r}."
+        )
+    return values
+
+
+def explicit_padding(padding: int | Sequence, rank: int) -> tuple[tuple[int, int], ...]:
+    """Normalizes an explicit zero padding to ``((before, after),) * rank``.
+
+    Accepts an int (same on every side), one int per axis, or a ``(before, after)`` pair
+    per axis.
+
+    Example:
+        >>> explicit_padding(2, 2)
+        ((2, 2), (2, 2))
+        >>> explicit_padding((1, (0, 1)), 2)
+        ((1, 1), (0, 1))
+    """
+    error = ValueError(
+        f"padding must be 'same', 'valid', a non-negative int, or one int or (before, after) "
+        f"pair per axis ({rank} axes); received padding={padding!r}."
+    )
+    items = (padding,) * rank if isinstance(padding, int) else tuple(padding)
+    if len(items) != rank:
+        raise error
+    pairs = []
+    for item in items:
+        pair = (item, item) if isinstance(item, int) else tuple(item)
+        if len(pair) != 2 or not all(
+            isinstance(p, int) and not isinstance(p, bool) and p >= 0 for p in pair
+        ):
+            raise error
+        pairs.append(pair)
+    return tuple(pairs)
+
+
+def output_size(n: int, kernel: int, stride: int, padding: str | tuple[int, int], dilation: int = 1) -> int:
+    """Output size along one axis for a convolution or pooling window.
+
+    Example:
+        >>> output_size(227, 11, 4, "valid")
+        55
+        >>> output_size(27, 5, 1, (2, 2))
+        27
+        >>> output_size(7, 3, 2, "same")
+        4
+    """
+    if padding == "same":
+        return math.ceil(n / stride)
+    before, after = (0, 0) if padding == "valid" else padding
+    effective = dilation * (kernel - 1) + 1
+    return (n + before + after - effective) // stride + 1
+
+
+def describe(n: int, kernel: int, stride: int, padding: str | tuple[int, int], dilation: int = 1) -> str:
+    """The arithmetic behind :func:`output_size`, written out for error messages.
+
+    Example:
+        >>> describe(2, 3, 2, "valid")
+        'floor((2 + 2*0 - 3) / 2) + 1 = 0'
+    """
+    result = output_size(n, kernel, stride, padding, dilation)
+    if padding == "same":
+        return f"ceil({n} / {stride}) = {result}"
+    before, after = (0, 0) if padding == "valid" else padding
+    pad = f"2*{before}" if before == after else f"{before}+{after}"
+    k = str(kernel) if dilation == 1 else f"({dilation}*({kernel}-1)+1)"
+    return f"floor(({n} + {pad} - {k}) / {stride}) + 1 = {result}"
+
+
+def check_output_size(
+    input_shape: Sequence[int | None],
+    *,
+    layer: str,
+    kind: str,
+    kernel: Sequence[int],
+    strides: Sequence[int],
+    padding: str | Sequence[tuple[int, int]],
+    dilation: Sequence[int] | None = None,
+) -> tuple[int | None, ...]:
+    """Returns the spatial output shape, or raises :class:`SpatialSizeError` naming ``layer``.
+
+    ``input_shape`` is the spatial part only (no batch, no channels); ``None`` sizes pass.
+
+    Example:
+        >>> check_output_size((6, 6), layer="pool", kind="max pooling", kernel=(3, 3),
+        ...                   strides=(2, 2), padding="valid")
+        (2, 2)
+    """
+    rank = len(input_shape)
+    dilation = dilation or (1,) * rank
+    pads = [padding] * rank if isinstance(padding, str) else list(padding)
+    sizes = []
+    for axis, n in enumerate(input_shape):
+        if n is None:
+            sizes.append(None)
+            continue
+        size = output_size(n, kernel[axis], strides[axis], pads[axis], dilation[axis])
+        if size <= 0:
+            axis_name = AXIS_NAMES[rank][axis]
+            pad_text = pads[axis] if isinstance(pads[axis], str) else f"{pads[axis]}"
+            raise SpatialSizeError(
+                f"The input is too small: layer '{layer}' ({kind}, kernel {kernel[axis]}, "
+                f"stride {strides[axis]}, padding {pad_text}) receives {axis_name} {n} and "
+                f"would output {axis_name} "
+                f"{describe(n, kernel[axis], strides[axis], pads[axis], dilation[axis])}. "
+                "Use a larger input_shape, or smaller kernels or strides, or 'same' padding "
+                "for the layers before it."
+            )
+        sizes.append(size)
+    return tuple(sizes)

@@ -1,0 +1,183 @@
+"""The one convolution helper every family uses, and its pooling companion."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import keras
+
+from cnnzoo.layers.arithmetic import as_tuple, check_output_size, explicit_padding
+from cnnzoo.layers.connection_table import ConnectionTableConv
+from cnnzoo.layers.dims import layer_class, spatial_rank
+
+NORMS = (None, "batch")
+# torchvision's batch-norm settings (momentum 0.1 in its convention, eps 1e-5): the moving
+# statistics follow the data faster than Keras' default 0.99, which matters on short runs.
+BATCH_NORM_MOMENTUM = 0.9
+BATCH_NORM_EPSILON = 1e-5
+
+Padding = str | int | Sequence
+
+
+def _resolve_padding(padding: Padding, rank: int):
+    """Returns ``(keras_padding, explicit_pairs_or_None)``."""
+    if padding in ("same", "valid"):
+        return padding, None
+    if isinstance(padding, str):
+        raise ValueError(
+            f"padding must be 'same', 'valid' or an explicit zero padding (int or tuple); "
+            f"received padding={padding!r}."
+        )
+    return "valid", explicit_padding(padding, rank)
+
+
+def conv_norm_act(
+    x,
+    filters: int,
+    kernel_size: int | Sequence[int],
+    *,
+    name: str,
+    strides: int | Sequence[int] = 1,
+    padding: Padding = "same",
+    dilation: int | Sequence[int] = 1,
+    groups: int = 1,
+    connection_table: Sequence[Sequence[int]] | None = None,
+    norm: str | None = None,
+    activation: str | Callable | None = "relu",
+    use_bias: bool | None = None,
+    kernel_regularizer: keras.regularizers.Regularizer | None = None,
+    kernel_initializer: str | keras.initializers.Initializer = "glorot_uniform",
+):
+    """Convolution, optional batch norm, optional activation: the block all families share.
+
+    The convolution's dimension follows the input: a ``(batch, length, channels)`` tensor
+    gets ``Conv1D``, an image ``Conv2D``, a volume ``Conv3D``. Layers are named
+    ``{name}_pad`` (explicit padding only), ``{name}_conv``, ``{name}_bn`` and ``{name}_act``.
+
+    Args:
+        x: Channels-last input tensor.
+        filters: Output channels.
+        kernel_size: An int or one int per spatial axis.
+        name: Prefix of the layer names (for example ``"stage2_block1"``).
+        strides: An int or one int per spatial axis.
+        padding: ``"same"``, ``"valid"``, or explicit zero padding: an int, one int per axis,
+            or a ``(before, after)`` pair per axis (added by a ``ZeroPadding`` layer).
+        dilation: Dilation rate, an int or one per axis.
+        groups: Grouped convolution (AlexNet's two towers use 2); must divide the input and
+            output channels.
+        connection_table: For each output map, the input maps it reads (LeNet-5's C3).
+        norm: ``None`` or ``"batch"``.
+        activation: A Keras activation name or callable, or ``None``.
+        use_bias: ``None`` picks the usual rule: a bias only when there is no batch norm
+            (whose beta makes it redundant); ``True``/``False`` force it.
+        kernel_regularizer: Applied to the convolution kernel.
+        kernel_initializer: Kernel initializer.
+
+    Returns:
+        The output tensor.
+
+    Raises:
+        ValueError: For a bad argument, or a ``SpatialSizeError`` (a ``ValueError``) naming
+            this layer when the input is too small for the kernel, stride and padding.
+
+    Example:
+        >>> import keras
+        >>> x = keras.Input((32, 32, 3))
+        >>> y = conv_norm_act(x, 16, 3, strides=2, norm="batch", name="stem")
+        >>> tuple(y.shape)
+        (None, 16, 16, 16)
+    """
+    rank = spatial_rank(x)
+    if not isinstance(filters, int) or isinstance(filters, bool) or filters <= 0:
+        raise ValueError(f"filters must be a positive int; received filters={filters!r} ({name}).")
+    if norm not in NORMS:
+        raise ValueError(f"norm must be one of {NORMS}; received norm={norm!r}.")
+    kernel = as_tuple(kernel_size, rank, "kernel_size")
+    strides = as_tuple(strides, rank, "strides")
+    dilation = as_tuple(dilation, rank, "dilation")
+    keras_padding, pads = _resolve_padding(padding, rank)
+    in_channels = x.shape[-1]
+    if not isinstance(groups, int) or groups <= 0 or in_channels % groups or filters % groups:
+        raise ValueError(
+            f"groups must be a positive int dividing the input channels ({in_channels}) and "
+            f"filters ({filters}); received groups={groups!r} at layer '{name}_conv'."
+        )
+    check_output_size(
+        x.shape[1:-1],
+        layer=f"{name}_conv",
+        kind=f"{rank}-D convolution",
+        kernel=kernel,
+        strides=strides,
+        padding=pads if pads is not None else keras_padding,
+        dilation=dilation,
+    )
+    if pads is not None:
+        x = layer_class("zero_pad", rank)(pads if rank > 1 else pads[0], name=f"{name}_pad")(x)
+    if use_bias is None:
+        use_bias = norm is None
+    common = dict(
+        strides=strides,
+        padding=keras_padding,
+        dilation_rate=dilation,
+        use_bias=use_bias,
+        kernel_initializer=kernel_initializer,
+        kernel_regularizer=kernel_regularizer,
+        name=f"{name}_conv",
+    )
+    if connection_table is not None:
+        x = ConnectionTableConv(filters, kernel, connection_table=connection_table, **common)(x)
+    else:
+        x = layer_class("conv", rank)(filters, kernel, groups=groups, **common)(x)
+    if norm == "batch":
+        x = keras.layers.BatchNormalization(
+            momentum=BATCH_NORM_MOMENTUM, epsilon=BATCH_NORM_EPSILON, name=f"{name}_bn"
+        )(x)
+    if activation is not None:
+        x = keras.layers.Activation(activation, name=f"{name}_act")(x)
+    return x
+
+
+def pool(
+    x,
+    kind: str = "max",
+    pool_size: int | Sequence[int] = 2,
+    *,
+    name: str,
+    strides: int | Sequence[int] | None = None,
+    padding: str = "valid",
+):
+    """Max or average pooling whose dimension follows the input, with the size check.
+
+    Args:
+        x: Channels-last input tensor.
+        kind: ``"max"`` or ``"avg"``.
+        pool_size: Window, an int or one per spatial axis.
+        name: Layer name.
+        strides: Defaults to ``pool_size`` (non-overlapping windows).
+        padding: ``"valid"`` or ``"same"``.
+
+    Returns:
+        The pooled tensor.
+
+    Example:
+        >>> import keras
+        >>> tuple(pool(keras.Input((55, 55, 96)), "max", 3, strides=2, name="p").shape)
+        (None, 27, 27, 96)
+    """
+    if kind not in ("max", "avg"):
+        raise ValueError(f"pool kind must be 'max' or 'avg'; received {kind!r} ({name}).")
+    if padding not in ("same", "valid"):
+        raise ValueError(f"pool padding must be 'same' or 'valid'; received {padding!r} ({name}).")
+    rank = spatial_rank(x)
+    window = as_tuple(pool_size, rank, "pool_size")
+    steps = window if strides is None else as_tuple(strides, rank, "pool_strides")
+    check_output_size(
+        x.shape[1:-1],
+        layer=name,
+        kind=f"{'max' if kind == 'max' else 'average'} pooling",
+        kernel=window,
+        strides=steps,
+        padding=padding,
+    )
+    layer = layer_class(f"{kind}_pool", rank)
+    return layer(pool_size=window, strides=steps, padding=padding, name=name)(x)

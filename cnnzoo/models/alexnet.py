@@ -1,0 +1,229 @@
+"""AlexNet (Krizhevsky, Sutskever, Hinton, 2012): the two-tower original and torchvision's
+single-tower form."""
+
+from __future__ import annotations
+
+import keras
+
+from cnnzoo.layers import LocalResponseNormalization, classifier_head, conv_norm_act, model_input, pool
+from cnnzoo.models.common_args import (
+    check_choice,
+    check_units,
+    common_args,
+    keyword_checked,
+    per_stage,
+)
+from cnnzoo.registry import register_model
+
+PAPER = (
+    "Krizhevsky, Sutskever, Hinton. ImageNet Classification with Deep Convolutional Neural "
+    "Networks. NeurIPS 2012"
+)
+
+# One row per convolution: (stage, filters, kernel, strides, padding, groups).
+# Every stage ends with overlapping 3x3/2 max pooling.
+VARIANTS = {
+    # Paper, section 3.5 and Figure 2: layers 2, 4 and 5 read only the maps of their own
+    # GPU, which is a two-group convolution; LRN follows layers 1 and 2 (section 3.3).
+    "original": dict(
+        layers=(
+            (1, 96, 11, 4, "valid", 1),
+            (2, 256, 5, 1, "same", 2),
+            (3, 384, 3, 1, "same", 1),
+            (3, 384, 3, 1, "same", 2),
+            (3, 256, 3, 1, "same", 2),
+        ),
+        lrn=True,
+    ),
+    # torchvision's alexnet (Krizhevsky 2014, "One weird trick"): one tower, no LRN,
+    # 64/192/384/256/256 maps, 2-pixel padding on the 11x11 stem.
+    "single_tower": dict(
+        layers=(
+            (1, 64, 11, 4, 2, 1),
+            (2, 192, 5, 1, "same", 1),
+            (3, 384, 3, 1, "same", 1),
+            (3, 256, 3, 1, "same", 1),
+            (3, 256, 3, 1, "same", 1),
+        ),
+        lrn=False,
+    ),
+}
+LRN_STAGES = (1, 2)
+
+
+@keyword_checked
+def alexnet(
+    *,
+    variant: str = "original",
+    num_classes: int = 1000,
+    input_shape: tuple | None = None,
+    widths: tuple[int, ...] | None = None,
+    groups=None,
+    lrn: bool | None = None,
+    stem_kernel_size=None,
+    stem_strides=None,
+    stem_padding=None,
+    pool_size=3,
+    pool_strides=2,
+    fc_units: tuple[int, ...] = (4096, 4096),
+    include_top: bool = True,
+    pooling: str | None = None,
+    classifier_activation="softmax",
+    dropout: float = 0.5,
+    name: str = "alexnet",
+    activation="relu",
+    norm: str | None = None,
+    kernel_regularizer=None,
+    noise: float | None = None,
+    augmentation=None,
+) -> keras.Model:
+    """AlexNet: five convolutions, overlapping max pooling, FC 4096-4096 with dropout 0.5.
+
+    ``variant="original"`` is the paper's network at 227x227 (the size its arithmetic
+    needs): 96 11x11/4, LRN, pool, 256 5x5 in two groups, LRN, pool, 384 3x3, 384 3x3 in
+    two groups, 256 3x3 in two groups, pool. ``variant="single_tower"`` is torchvision's
+    (224x224, 61,100,840 parameters): no groups and no LRN.
+
+    Small inputs work through the stem and head options: for 32x32 CIFAR images, for
+    example, ``stem_kernel_size=3, stem_strides=1, stem_padding="same"``, and
+    ``pooling="avg"`` to pool globally before the fully connected layers.
+
+    Layer names: ``stage1_block1`` (conv1), ``stage2_block1`` (conv2), ``stage3_block1`` to
+    ``stage3_block3`` (conv3-5), each ``_conv``/``_act``; ``stage{i}_lrn``,
+    ``stage{i}_pool``, ``stage{i}_out``; head ``head_fc1``, ``head_fc2``, ``predictions``.
+
+    Args:
+        variant: ``"original"`` or ``"single_tower"``.
+        num_classes: Number of outputs.
+        input_shape: Defaults to 227x227x3 (original) or 224x224x3 (single tower).
+        widths: Maps of the five convolutions.
+        groups: Groups of each convolution: one int or five.
+        lrn: Local response normalization after the first two convolutions.
+        stem_kernel_size: Kernel of the first convolution (11).
+        stem_strides: Stride of the first convolution (4).
+        stem_padding: Padding of the first convolution.
+        pool_size: Max-pooling window (3: the paper's overlapping pooling).
+        pool_strides: Max-pooling stride (2).
+        fc_units: Hidden fully connected layers.
+        include_top: Whether to add the fully connected layers.
+        pooling: ``None``, ``"flatten"`` (the default with the top), ``"avg"`` or ``"max"``.
+        classifier_activation: Activation of ``predictions``.
+        dropout: Dropout after each hidden fully connected layer (0.5 in the paper).
+        name: Model name.
+        activation: Activation of every layer.
+        norm: ``"batch"`` adds batch norm after each convolution.
+        kernel_regularizer: ``"l2"``, ``("l2", 5e-4)`` (the paper's weight decay), ...
+        noise: Standard deviation of Gaussian input noise in training.
+        augmentation: Keras preprocessing layers applied to the input in training.
+
+    Returns:
+        A ``keras.Model``.
+
+    Raises:
+        ValueError: For a bad argument or an input too small for the chosen stem.
+
+    Example:
+        >>> model = alexnet(input_shape=(32, 32, 3), num_classes=10, stem_kernel_size=3,
+        ...                 stem_strides=1, stem_padding="same", fc_units=(256, 256))
+        >>> model.get_layer("stage3_out").output.shape
+        (None, 3, 3, 256)
+    """
+    check_choice("variant", variant, tuple(VARIANTS))
+    spec = VARIANTS[variant]
+    if input_shape is None:
+        input_shape = (227, 227, 3) if variant == "original" else (224, 224, 3)
+    args = common_args(
+        num_classes=num_classes,
+        input_shape=input_shape,
+        include_top=include_top,
+        pooling=pooling,
+        classifier_activation=classifier_activation,
+        dropout=dropout,
+        name=name,
+        activation=activation,
+        norm=norm,
+        kernel_regularizer=kernel_regularizer,
+        noise=noise,
+        augmentation=augmentation,
+    )
+    rows = spec["layers"]
+    widths = check_units("widths", widths if widths is not None else [row[1] for row in rows])
+    if len(widths) != len(rows):
+        raise ValueError(f"widths must give the 5 convolutions' maps; received widths={widths!r}.")
+    layer_groups = per_stage("groups", groups if groups is not None else [r[5] for r in rows], 5)
+    lrn = spec["lrn"] if lrn is None else lrn
+    if not isinstance(lrn, bool):
+        raise ValueError(f"lrn must be True or False; received lrn={lrn!r}.")
+    fc_units = check_units("fc_units", fc_units)
+
+    inputs, x = model_input(args.input_shape, augmentation=args.augmentation, noise=args.noise)
+    block = 0
+    for index, (stage, _, kernel, strides, padding, _) in enumerate(rows):
+        is_stem = index == 0
+        block = 1 if is_stem or stage != rows[index - 1][0] else block + 1
+        x = conv_norm_act(
+            x,
+            widths[index],
+            stem_kernel_size if is_stem and stem_kernel_size is not None else kernel,
+            strides=stem_strides if is_stem and stem_strides is not None else strides,
+            padding=stem_padding if is_stem and stem_padding is not None else padding,
+            groups=layer_groups[index],
+            norm=args.norm,
+            activation=args.activation,
+            kernel_regularizer=args.kernel_regularizer,
+            name=f"stage{stage}_block{block}",
+        )
+        stage_ends = index == len(rows) - 1 or rows[index + 1][0] != stage
+        if stage_ends:
+            if lrn and stage in LRN_STAGES:
+                x = LocalResponseNormalization(name=f"stage{stage}_lrn")(x)
+            x = pool(x, "max", pool_size, strides=pool_strides, name=f"stage{stage}_pool")
+            x = keras.layers.Identity(name=f"stage{stage}_out")(x)
+    outputs = classifier_head(
+        x,
+        include_top=args.include_top,
+        num_classes=args.num_classes,
+        pooling=args.pooling,
+        hidden_units=fc_units,
+        dropout=args.dropout,
+        activation=args.activation,
+        classifier_activation=args.classifier_activation,
+        kernel_regularizer=args.kernel_regularizer,
+    )
+    return keras.Model(inputs, outputs, name=args.name)
+
+
+register_model(
+    "alexnet",
+    alexnet,
+    family="alexnet",
+    paper=PAPER,
+    year=2012,
+    default_input_shape=(227, 227, 3),
+    min_input_size=67,
+    reference_params=60965224,
+    reference_source="the paper's layer sizes at 227x227 with two-group layers 2, 4, 5 (computed)",
+    notes=(
+        "Two-group convolutions stand for the paper's two GPUs (same weights and outputs on one "
+        "device). 227x227 input, as the layer sizes require (the paper's text says 224). "
+        "'same' padding for layers 2-5 equals the paper's 2- and 1-pixel padding."
+    ),
+    defaults={"variant": "original"},
+)
+register_model(
+    "alexnet_single_tower",
+    alexnet,
+    family="alexnet",
+    paper=PAPER + "; Krizhevsky, One weird trick for parallelizing CNNs, arXiv:1404.5997, 2014",
+    year=2014,
+    default_input_shape=(224, 224, 3),
+    min_input_size=63,
+    reference_params=61100840,
+    reference_source="torchvision alexnet num_params (compare with trainable parameters)",
+    notes=(
+        "torchvision-compatible single tower: no LRN, no groups, 64/192/384/256/256 maps. "
+        "torchvision's adaptive 6x6 average pool is an identity at 224x224 and is left out; "
+        "use pooling='avg' for other input sizes."
+    ),
+    defaults={"variant": "single_tower", "name": "alexnet_single_tower"},
+)

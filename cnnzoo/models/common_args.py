@@ -1,0 +1,174 @@
+"""Checks of the arguments every factory shares, done before any layer is built."""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import inspect
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import keras
+
+from cnnzoo.layers import POOLINGS, resolve_activation, resolve_augmentation, resolve_regularizer
+from cnnzoo.layers.conv import NORMS
+
+
+@dataclass(frozen=True)
+class CommonArgs:
+    """The checked, defaulted shared arguments a family builder works from."""
+
+    num_classes: int
+    input_shape: tuple[int | None, ...]
+    include_top: bool
+    pooling: str | None
+    classifier_activation: Any
+    dropout: float
+    name: str
+    activation: Any
+    norm: str | None
+    kernel_regularizer: keras.regularizers.Regularizer | None
+    noise: float | None
+    augmentation: keras.layers.Layer | None
+
+    @property
+    def rank(self) -> int:
+        return len(self.input_shape) - 1
+
+
+def keyword_checked(func: Callable) -> Callable:
+    """Makes an unknown keyword a ``ValueError`` that suggests the closest known ones."""
+    known = list(inspect.signature(func).parameters)
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        for key in kwargs:
+            if key not in known:
+                close = difflib.get_close_matches(key, known, n=3, cutoff=0.5)
+                hint = f" Did you mean {' or '.join(map(repr, close))}?" if close else ""
+                raise ValueError(
+                    f"{func.__name__}() got an unknown argument {key!r}.{hint} "
+                    f"Known arguments: {', '.join(k for k in known if k not in ('config',))}."
+                )
+        return func(*args, **kwargs)
+
+    return wrapper
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def check_input_shape(input_shape) -> tuple[int | None, ...]:
+    """Checks a channels-last ``input_shape`` of 1, 2 or 3 spatial axes.
+
+    Example:
+        >>> check_input_shape([64, 64, 3])
+        (64, 64, 3)
+    """
+    message = (
+        "input_shape must be (length, channels), (height, width, channels) or "
+        "(depth, height, width, channels), with positive sizes (None allowed for spatial "
+        f"sizes) and a positive channel count; received input_shape={input_shape!r}."
+    )
+    if not isinstance(input_shape, Sequence) or isinstance(input_shape, str):
+        raise ValueError(message)
+    shape = tuple(input_shape)
+    if not 2 <= len(shape) <= 4 or not _is_int(shape[-1]) or shape[-1] <= 0:
+        raise ValueError(message)
+    if not all(size is None or (_is_int(size) and size > 0) for size in shape[:-1]):
+        raise ValueError(message)
+    return shape
+
+
+def check_choice(argument: str, value, allowed: Sequence):
+    if value not in allowed:
+        raise ValueError(f"{argument} must be one of {tuple(allowed)}; received {argument}={value!r}.")
+    return value
+
+
+def check_positive_int(argument: str, value) -> int:
+    if not _is_int(value) or value <= 0:
+        raise ValueError(f"{argument} must be a positive int; received {argument}={value!r}.")
+    return value
+
+
+def check_rate(argument: str, value) -> float:
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0 <= value < 1:
+        raise ValueError(f"{argument} must be a number in [0, 1); received {argument}={value!r}.")
+    return float(value)
+
+
+def check_units(argument: str, value) -> tuple[int, ...]:
+    """A tuple of positive ints (widths, hidden units, repeats)."""
+    if not isinstance(value, Sequence) or isinstance(value, str):
+        raise ValueError(f"{argument} must be a tuple of positive ints; received {argument}={value!r}.")
+    for item in value:
+        check_positive_int(argument, item)
+    return tuple(value)
+
+
+def per_stage(argument: str, value, stages: int) -> tuple:
+    """One value per stage: a sequence of length ``stages`` is taken as it is, anything
+    else is repeated for every stage.
+
+    Example:
+        >>> per_stage("padding", "same", 3)
+        ('same', 'same', 'same')
+        >>> per_stage("padding", (2, "valid", "valid"), 3)
+        (2, 'valid', 'valid')
+    """
+    if isinstance(value, Sequence) and not isinstance(value, str) and len(value) == stages:
+        return tuple(value)
+    if isinstance(value, list):
+        raise ValueError(
+            f"{argument} given as a list must have one entry per stage ({stages}); "
+            f"received {argument}={value!r}."
+        )
+    return (value,) * stages
+
+
+def common_args(
+    *,
+    num_classes,
+    input_shape,
+    include_top,
+    pooling,
+    classifier_activation,
+    dropout,
+    name,
+    activation,
+    norm,
+    kernel_regularizer,
+    noise,
+    augmentation,
+    head_pooling: str = "flatten",
+) -> CommonArgs:
+    """Checks the shared arguments; ``head_pooling`` is the family's pooling with the top."""
+    check_positive_int("num_classes", num_classes)
+    if not isinstance(include_top, bool):
+        raise ValueError(f"include_top must be True or False; received include_top={include_top!r}.")
+    check_choice("pooling", pooling, POOLINGS)
+    if noise is not None and (
+        not isinstance(noise, (int, float)) or isinstance(noise, bool) or noise < 0
+    ):
+        raise ValueError(f"noise must be None or a standard deviation >= 0; received noise={noise!r}.")
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"name must be a non-empty string; received name={name!r}.")
+    return CommonArgs(
+        num_classes=num_classes,
+        input_shape=check_input_shape(input_shape),
+        include_top=include_top,
+        pooling=head_pooling if include_top and pooling is None else pooling,
+        classifier_activation=None
+        if classifier_activation is None
+        else resolve_activation(classifier_activation, "classifier_activation"),
+        dropout=check_rate("dropout", dropout),
+        name=name,
+        activation=resolve_activation(activation),
+        norm=check_choice("norm", norm, NORMS),
+        kernel_regularizer=resolve_regularizer(kernel_regularizer),
+        noise=noise or None,
+        augmentation=resolve_augmentation(augmentation),
+    )

@@ -1,0 +1,203 @@
+"""LeNet-5 (LeCun, Bottou, Bengio, Haffner, 1998), as in the paper and in its modern form."""
+
+from __future__ import annotations
+
+import keras
+
+from cnnzoo.layers import classifier_head, conv_norm_act, model_input, pool
+from cnnzoo.models.common_args import (
+    check_choice,
+    check_units,
+    common_args,
+    keyword_checked,
+    per_stage,
+)
+from cnnzoo.registry import register_model
+
+PAPER = (
+    "LeCun, Bottou, Bengio, Haffner. Gradient-based learning applied to document "
+    "recognition. Proc. IEEE 86(11), 1998"
+)
+
+# The paper's Table I: the S2 maps (0-5) each C3 map (0-15) reads. Maps 0-5 read three
+# contiguous maps, 6-11 four contiguous, 12-14 four non-contiguous, 15 all six.
+C3_CONNECTIONS = (
+    (0, 1, 2), (1, 2, 3), (2, 3, 4), (3, 4, 5), (0, 4, 5), (0, 1, 5),
+    (0, 1, 2, 3), (1, 2, 3, 4), (2, 3, 4, 5), (0, 3, 4, 5), (0, 1, 4, 5), (0, 1, 2, 5),
+    (0, 1, 3, 4), (1, 2, 4, 5), (0, 2, 3, 5),
+    (0, 1, 2, 3, 4, 5),
+)  # fmt: skip
+
+# Per variant: activation, pooling kind, trainable subsampling, C3 connection table.
+VARIANTS = {
+    "original": dict(activation="scaled_tanh", pool="avg", trainable_subsampling=True, table=True),
+    "modern": dict(activation="relu", pool="max", trainable_subsampling=False, table=False),
+}
+# Paper names of the three convolutions and of the subsampling after the first two.
+CONV_NAMES = ("c1", "c3", "c5")
+POOL_NAMES = ("s2", "s4")
+
+
+@keyword_checked
+def lenet5(
+    *,
+    variant: str = "original",
+    num_classes: int = 10,
+    input_shape: tuple = (32, 32, 1),
+    filters: tuple[int, int, int] = (6, 16, 120),
+    kernel_size=5,
+    padding="valid",
+    pool_size=2,
+    fc_units: tuple[int, ...] = (84,),
+    include_top: bool = True,
+    pooling: str | None = None,
+    classifier_activation="softmax",
+    dropout: float = 0.0,
+    name: str = "lenet5",
+    activation=None,
+    norm: str | None = None,
+    kernel_regularizer=None,
+    noise: float | None = None,
+    augmentation=None,
+) -> keras.Model:
+    """LeNet-5: C1 (6@5x5), S2, C3 (16@5x5), S4, C5 (120@5x5), F6 (84), 10 outputs.
+
+    ``variant="original"`` follows the paper: scaled tanh (``1.7159 tanh(2a/3)``), trainable
+    subsampling in S2 and S4 (2x2 average times one trainable coefficient plus one bias per
+    map, then the squashing function) and C3's partial connection table (Table I). Its one
+    deviation: the output is a softmax dense layer, not the paper's Euclidean RBF units.
+    ``variant="modern"``: full connectivity, ReLU and max pooling.
+
+    The paper's input is 32x32 (MNIST digits padded by 2). For 28x28 MNIST either pad the
+    first convolution, ``padding=(2, "valid", "valid")`` (exactly the paper's geometry), or
+    use ``padding=("same", "valid", "valid")``.
+
+    Layer names: ``c1``, ``s2``, ``c3``, ``s4``, ``c5`` (each with ``_conv``, ``_act``, and
+    ``_pool`` for subsampling), ``stage1_out`` (after S2), ``stage2_out`` (after S4),
+    ``stage3_out`` (after C5), then the head (``head_fc1`` is F6, ``predictions``).
+
+    Args:
+        variant: ``"original"`` or ``"modern"``.
+        num_classes: Number of outputs.
+        input_shape: ``(32, 32, 1)`` by default; 1-D ``(length, channels)`` and 3-D
+            ``(depth, height, width, channels)`` shapes build 1-D and 3-D networks.
+        filters: Maps of C1, C3 and C5.
+        kernel_size: Kernel of C1, C3, C5: one value, or one per convolution.
+        padding: Padding of C1, C3, C5 (``"valid"`` as in the paper): one value or one each.
+        pool_size: Subsampling window and stride of S2 and S4.
+        fc_units: Hidden fully connected layers (F6).
+        include_top: Whether to add F6 and the output layer.
+        pooling: Feature pooling: ``None``, ``"flatten"`` (the default with the top),
+            ``"avg"`` or ``"max"``.
+        classifier_activation: Activation of the output layer.
+        dropout: Dropout after each hidden fully connected layer.
+        name: Model name.
+        activation: Overrides the variant's activation.
+        norm: ``"batch"`` adds batch norm after each convolution.
+        kernel_regularizer: ``"l2"``, ``("l2", 1e-4)``, ... or a Keras regularizer.
+        noise: Standard deviation of Gaussian noise added to the input in training.
+        augmentation: Keras preprocessing layers applied to the input in training.
+
+    Returns:
+        A ``keras.Model``.
+
+    Raises:
+        ValueError: For a bad argument, or an input too small for C5 (28x28 without
+            padding), with the arithmetic of the layer where the size collapses.
+
+    Example:
+        >>> model = lenet5()
+        >>> model.count_params()  # C1 156, S2 12, C3 1,516, S4 32, C5 48,120, F6 10,164
+        60850
+        >>> lenet5(variant="modern", input_shape=(28, 28, 1), padding=(2, "valid", "valid")).output_shape
+        (None, 10)
+    """
+    check_choice("variant", variant, tuple(VARIANTS))
+    spec = VARIANTS[variant]
+    args = common_args(
+        num_classes=num_classes,
+        input_shape=input_shape,
+        include_top=include_top,
+        pooling=pooling,
+        classifier_activation=classifier_activation,
+        dropout=dropout,
+        name=name,
+        activation=spec["activation"] if activation is None else activation,
+        norm=norm,
+        kernel_regularizer=kernel_regularizer,
+        noise=noise,
+        augmentation=augmentation,
+    )
+    filters = check_units("filters", filters)
+    if len(filters) != 3:
+        raise ValueError(f"filters must give C1, C3 and C5 maps (3 ints); received filters={filters!r}.")
+    if spec["table"] and filters[:2] != (6, 16):
+        raise ValueError(
+            "variant='original' uses the paper's C3 connection table, which needs "
+            f"filters[:2] == (6, 16); received filters={filters!r}. Use variant='modern' "
+            "for other widths."
+        )
+    fc_units = check_units("fc_units", fc_units)
+    kernel_sizes = per_stage("kernel_size", kernel_size, 3)
+    paddings = per_stage("padding", padding, 3)
+
+    inputs, x = model_input(args.input_shape, augmentation=args.augmentation, noise=args.noise)
+    for stage, (conv_name, width) in enumerate(zip(CONV_NAMES, filters, strict=True), start=1):
+        x = conv_norm_act(
+            x,
+            width,
+            kernel_sizes[stage - 1],
+            padding=paddings[stage - 1],
+            connection_table=C3_CONNECTIONS if spec["table"] and conv_name == "c3" else None,
+            norm=args.norm,
+            activation=args.activation,
+            kernel_regularizer=args.kernel_regularizer,
+            name=conv_name,
+        )
+        if stage <= len(POOL_NAMES):
+            subsampling = POOL_NAMES[stage - 1]
+            x = pool(x, spec["pool"], pool_size, name=f"{subsampling}_pool")
+            if spec["trainable_subsampling"]:
+                # One coefficient and one bias per map (a 1x1 convolution with one group per
+                # map), then the squashing function: the paper's 12 and 32 parameters.
+                x = conv_norm_act(
+                    x, width, 1, groups=width, activation=args.activation, name=subsampling
+                )
+        x = keras.layers.Identity(name=f"stage{stage}_out")(x)
+    outputs = classifier_head(
+        x,
+        include_top=args.include_top,
+        num_classes=args.num_classes,
+        pooling=args.pooling,
+        hidden_units=fc_units,
+        dropout=args.dropout,
+        activation=args.activation,
+        classifier_activation=args.classifier_activation,
+        kernel_regularizer=args.kernel_regularizer,
+    )
+    return keras.Model(inputs, outputs, name=args.name)
+
+
+_INFO = dict(family="lenet", paper=PAPER, year=1998, default_input_shape=(32, 32, 1), min_input_size=32)
+register_model(
+    "lenet5",
+    lenet5,
+    **_INFO,
+    reference_params=60850,
+    reference_source="the paper's per-layer counts (section II.B), softmax output 850 in place of the RBF layer",
+    notes=(
+        "Output layer is a softmax dense layer instead of the paper's 84x10 Euclidean RBF units. "
+        "Subsampling is average pooling times a trainable per-map coefficient plus bias "
+        "(equal to the paper's sum times a coefficient)."
+    ),
+    defaults={"variant": "original"},
+)
+register_model(
+    "lenet5_modern",
+    lenet5,
+    **_INFO,
+    reference_params=61706,
+    reference_source="computed: C1 156, C3 2,416 (full connectivity), C5 48,120, F6 10,164, output 850",
+    notes="Modern form, not the paper's: ReLU, 2x2 max pooling, C3 fully connected, softmax output.",
+    defaults={"variant": "modern", "name": "lenet5_modern"},
+)

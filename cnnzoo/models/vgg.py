@@ -1,0 +1,248 @@
+"""VGG (Simonyan and Zisserman, 2014), configurations A, B, D and E, with and without batch norm."""
+
+from __future__ import annotations
+
+import keras
+
+from cnnzoo.layers import classifier_head, conv_norm_act, model_input, pool
+from cnnzoo.models.common_args import check_choice, check_units, common_args, keyword_checked, per_stage
+from cnnzoo.registry import register_model
+
+PAPER = (
+    "Simonyan, Zisserman. Very Deep Convolutional Networks for Large-Scale Image "
+    "Recognition. arXiv:1409.1556, 2014"
+)
+
+# The paper's Table 1: 3x3 convolutions per stage, each stage ending in 2x2/2 max pooling.
+CONFIGS = {
+    "vgg11": (1, 1, 2, 2, 2),  # A
+    "vgg13": (2, 2, 2, 2, 2),  # B
+    "vgg16": (2, 2, 3, 3, 3),  # D
+    "vgg19": (2, 2, 4, 4, 4),  # E
+}
+WIDTHS = (64, 128, 256, 512, 512)
+CONFIG_LETTERS = {"vgg11": "A", "vgg13": "B", "vgg16": "D", "vgg19": "E"}
+
+
+@keyword_checked
+def vgg(
+    config: str = "vgg16",
+    *,
+    num_classes: int = 1000,
+    input_shape: tuple = (224, 224, 3),
+    depths: tuple[int, ...] | None = None,
+    widths: tuple[int, ...] = WIDTHS,
+    kernel_size=3,
+    strides=1,
+    padding="same",
+    pool_size=2,
+    fc_units: tuple[int, ...] = (4096, 4096),
+    include_top: bool = True,
+    pooling: str | None = None,
+    classifier_activation="softmax",
+    dropout: float = 0.5,
+    name: str | None = None,
+    activation="relu",
+    norm: str | None = None,
+    kernel_regularizer=None,
+    noise: float | None = None,
+    augmentation=None,
+) -> keras.Model:
+    """A VGG network from the paper's Table 1; ``vgg11`` ... ``vgg19_bn`` call this.
+
+    Stages of 3x3 convolutions ("same" padding, ReLU), each ending in 2x2/2 max pooling,
+    then FC 4096-4096 with dropout 0.5 and the classifier. With ``norm="batch"`` each
+    convolution is followed by batch norm and keeps its bias, as in torchvision's
+    ``vgg*_bn``.
+
+    Layer names: ``stage{i}_block{j}_conv`` / ``_bn`` / ``_act``, ``stage{i}_pool``,
+    ``stage{i}_out``, then ``head_flatten``, ``head_fc1``, ``head_fc2``, ``predictions``.
+
+    Args:
+        config: ``"vgg11"`` (A), ``"vgg13"`` (B), ``"vgg16"`` (D) or ``"vgg19"`` (E).
+        num_classes: Number of outputs.
+        input_shape: Any size of at least 32 per axis with the default pooling; any
+            channel count; 1-D and 3-D shapes build 1-D and 3-D networks.
+        depths: Convolutions per stage; overrides the config.
+        widths: Filters per stage.
+        kernel_size: Convolution kernel: one value, or one per stage.
+        strides: Stride of each stage's first convolution: one value, or one per stage.
+        padding: Convolution padding: one value, or one per stage.
+        pool_size: Window and stride of the max pooling ending each stage.
+        fc_units: Hidden fully connected layers.
+        include_top: Whether to add the fully connected layers.
+        pooling: ``None``, ``"flatten"`` (the default with the top), ``"avg"`` or ``"max"``.
+        classifier_activation: Activation of ``predictions``.
+        dropout: Dropout after each hidden fully connected layer (the paper's 0.5).
+        name: Model name (defaults to the config, with ``_bn`` for batch norm).
+        activation: Activation of every layer.
+        norm: ``None`` or ``"batch"``.
+        kernel_regularizer: ``"l2"``, ``("l2", 5e-4)`` (the paper's weight decay), ...
+        noise: Standard deviation of Gaussian input noise in training.
+        augmentation: Keras preprocessing layers applied to the input in training.
+
+    Returns:
+        A ``keras.Model``.
+
+    Raises:
+        ValueError: For a bad argument or an input too small for the five poolings.
+
+    Example:
+        >>> model = vgg("vgg11", input_shape=(32, 32, 3), num_classes=10, fc_units=(64,))
+        >>> model.get_layer("stage5_out").output.shape
+        (None, 1, 1, 512)
+    """
+    check_choice("config", config, tuple(CONFIGS))
+    args = common_args(
+        num_classes=num_classes,
+        input_shape=input_shape,
+        include_top=include_top,
+        pooling=pooling,
+        classifier_activation=classifier_activation,
+        dropout=dropout,
+        name=name or (config + ("_bn" if norm == "batch" else "")),
+        activation=activation,
+        norm=norm,
+        kernel_regularizer=kernel_regularizer,
+        noise=noise,
+        augmentation=augmentation,
+    )
+    depths = check_units("depths", CONFIGS[config] if depths is None else depths)
+    widths = check_units("widths", widths)
+    if len(widths) != len(depths):
+        raise ValueError(
+            f"widths must give one width per stage ({len(depths)} stages); received widths={widths!r}."
+        )
+    stages = len(depths)
+    kernel_sizes = per_stage("kernel_size", kernel_size, stages)
+    stage_strides = per_stage("strides", strides, stages)
+    paddings = per_stage("padding", padding, stages)
+    fc_units = check_units("fc_units", fc_units)
+
+    inputs, x = model_input(args.input_shape, augmentation=args.augmentation, noise=args.noise)
+    for stage, (depth, width) in enumerate(zip(depths, widths, strict=True), start=1):
+        for block in range(1, depth + 1):
+            x = conv_norm_act(
+                x,
+                width,
+                kernel_sizes[stage - 1],
+                strides=stage_strides[stage - 1] if block == 1 else 1,
+                padding=paddings[stage - 1],
+                norm=args.norm,
+                activation=args.activation,
+                use_bias=True,  # torchvision keeps conv biases in vgg*_bn
+                kernel_regularizer=args.kernel_regularizer,
+                name=f"stage{stage}_block{block}",
+            )
+        x = pool(x, "max", pool_size, name=f"stage{stage}_pool")
+        x = keras.layers.Identity(name=f"stage{stage}_out")(x)
+    outputs = classifier_head(
+        x,
+        include_top=args.include_top,
+        num_classes=args.num_classes,
+        pooling=args.pooling,
+        hidden_units=fc_units,
+        dropout=args.dropout,
+        activation=args.activation,
+        classifier_activation=args.classifier_activation,
+        kernel_regularizer=args.kernel_regularizer,
+    )
+    return keras.Model(inputs, outputs, name=args.name)
+
+
+def vgg11(**kwargs) -> keras.Model:
+    """VGG-11, configuration A: 8 convolutions (1, 1, 2, 2, 2 per stage). See :func:`vgg`.
+
+    Example:
+        >>> vgg11(input_shape=(32, 32, 3), num_classes=10, include_top=False, pooling="avg").output_shape
+        (None, 512)
+    """
+    return vgg("vgg11", **kwargs)
+
+
+def vgg13(**kwargs) -> keras.Model:
+    """VGG-13, configuration B: 10 convolutions (2 per stage). See :func:`vgg`.
+
+    Example:
+        >>> len([l for l in vgg13(input_shape=(32, 32, 3)).layers if l.name.endswith("_conv")])
+        10
+    """
+    return vgg("vgg13", **kwargs)
+
+
+def vgg16(**kwargs) -> keras.Model:
+    """VGG-16, configuration D: 13 convolutions (2, 2, 3, 3, 3). See :func:`vgg`.
+
+    Example:
+        >>> vgg16(num_classes=10, input_shape=(64, 64, 3), dropout=0.3).output_shape
+        (None, 10)
+    """
+    return vgg("vgg16", **kwargs)
+
+
+def vgg19(**kwargs) -> keras.Model:
+    """VGG-19, configuration E: 16 convolutions (2, 2, 4, 4, 4). See :func:`vgg`.
+
+    Example:
+        >>> vgg19(input_shape=(32, 32, 3), include_top=False).output_shape
+        (None, 1, 1, 512)
+    """
+    return vgg("vgg19", **kwargs)
+
+
+def _with_batch_norm(config: str):
+    def factory(**kwargs) -> keras.Model:
+        return vgg(config, **{"norm": "batch", **kwargs})
+
+    factory.__name__ = factory.__qualname__ = f"{config}_bn"
+    factory.__doc__ = (
+        f"{config.upper()} with batch norm after every convolution (torchvision's "
+        f"``{config}_bn``). See :func:`vgg`.\n\n"
+        "    Example:\n"
+        f"        >>> {config}_bn(input_shape=(32, 32, 3), num_classes=10).output_shape\n"
+        "        (None, 10)\n"
+    )
+    return factory
+
+
+vgg11_bn = _with_batch_norm("vgg11")
+vgg13_bn = _with_batch_norm("vgg13")
+vgg16_bn = _with_batch_norm("vgg16")
+vgg19_bn = _with_batch_norm("vgg19")
+
+# torchvision num_params; with batch norm they count gamma and beta, not the moving
+# statistics, so they compare with the Keras model's trainable count.
+_TORCHVISION = {
+    "vgg11": 132863336, "vgg11_bn": 132868840, "vgg13": 133047848, "vgg13_bn": 133053736,
+    "vgg16": 138357544, "vgg16_bn": 138365992, "vgg19": 143667240, "vgg19_bn": 143678248,
+}  # fmt: skip
+_KERAS_APPLICATIONS = {"vgg16": 138357544, "vgg19": 143667240}
+
+for _config, _factory in (
+    ("vgg11", vgg11), ("vgg13", vgg13), ("vgg16", vgg16), ("vgg19", vgg19),
+    ("vgg11_bn", vgg11_bn), ("vgg13_bn", vgg13_bn), ("vgg16_bn", vgg16_bn), ("vgg19_bn", vgg19_bn),
+):  # fmt: skip
+    _source = (
+        "keras.applications count_params() and torchvision num_params"
+        if _config in _KERAS_APPLICATIONS
+        else "torchvision num_params (compare with trainable parameters)"
+    )
+    register_model(
+        _config,
+        _factory,
+        family="vgg",
+        paper=PAPER,
+        year=2014,
+        default_input_shape=(224, 224, 3),
+        min_input_size=32,
+        reference_params=_TORCHVISION[_config],
+        reference_source=_source,
+        notes=(
+            f"Configuration {CONFIG_LETTERS[_config[:5]]} of Table 1. "
+            + (
+                "Batch norm is not in the paper (torchvision's variant; convolutions keep biases)."
+                if _config.endswith("_bn")
+                else "As in the paper; no LRN (configuration A-LRN is not provided)."
+            )
+        ),
+    )
