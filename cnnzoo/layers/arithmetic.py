@@ -66,7 +66,9 @@ def explicit_padding(padding: int | Sequence, rank: int) -> tuple[tuple[int, int
     return tuple(pairs)
 
 
-def output_size(n: int, kernel: int, stride: int, padding: str | tuple[int, int], dilation: int = 1) -> int:
+def output_size(
+    n: int, kernel: int, stride: int, padding: str | tuple[int, int], dilation: int = 1
+) -> int:
     """Output size along one axis for a convolution or pooling window.
 
     Example:
@@ -84,7 +86,9 @@ def output_size(n: int, kernel: int, stride: int, padding: str | tuple[int, int]
     return (n + before + after - effective) // stride + 1
 
 
-def describe(n: int, kernel: int, stride: int, padding: str | tuple[int, int], dilation: int = 1) -> str:
+def describe(
+    n: int, kernel: int, stride: int, padding: str | tuple[int, int], dilation: int = 1
+) -> str:
     """The arithmetic behind :func:`output_size`, written out for error messages.
 
     Example:

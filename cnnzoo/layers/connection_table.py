@@ -117,7 +117,9 @@ class ConnectionTableConv(keras.layers.Layer):
         dilation = as_tuple(self.dilation_rate, rank, "dilation_rate")
         spatial = [
             None if n is None else output_size(n, k, s, self.padding, d)
-            for n, k, s, d in zip(input_shape[1:-1], self.kernel_size, strides, dilation, strict=True)
+            for n, k, s, d in zip(
+                input_shape[1:-1], self.kernel_size, strides, dilation, strict=True
+            )
         ]
         return (input_shape[0], *spatial, self.filters)
 

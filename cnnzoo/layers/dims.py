@@ -12,7 +12,11 @@ _LAYERS = {
         keras.layers.AveragePooling2D,
         keras.layers.AveragePooling3D,
     ),
-    "zero_pad": (keras.layers.ZeroPadding1D, keras.layers.ZeroPadding2D, keras.layers.ZeroPadding3D),
+    "zero_pad": (
+        keras.layers.ZeroPadding1D,
+        keras.layers.ZeroPadding2D,
+        keras.layers.ZeroPadding3D,
+    ),
     "global_avg_pool": (
         keras.layers.GlobalAveragePooling1D,
         keras.layers.GlobalAveragePooling2D,

@@ -30,7 +30,9 @@ class LocalResponseNormalization(keras.layers.Layer):
         [[0.1667, 0.3333, 0.0]]
     """
 
-    def __init__(self, size: int = 5, alpha: float = 1e-4, beta: float = 0.75, bias: float = 2.0, **kwargs):
+    def __init__(
+        self, size: int = 5, alpha: float = 1e-4, beta: float = 0.75, bias: float = 2.0, **kwargs
+    ):
         super().__init__(**kwargs)
         if not isinstance(size, int) or size <= 0 or size % 2 == 0:
             raise ValueError(f"size must be a positive odd int; received size={size!r}.")

@@ -22,18 +22,27 @@ def resolve_regularizer(value) -> keras.regularizers.Regularizer | None:
     """
     if value is None or isinstance(value, keras.regularizers.Regularizer):
         return value
-    kind, *factors = (value,) if isinstance(value, str) else tuple(value) if isinstance(value, (tuple, list)) else (None,)
+    kind, *factors = (
+        (value,)
+        if isinstance(value, str)
+        else tuple(value)
+        if isinstance(value, (tuple, list))
+        else (None,)
+    )
     expected = 2 if kind == "l1_l2" else 1
     factors = factors or [DEFAULT_FACTOR] * expected
     if (
         kind not in _KINDS
         or len(factors) != expected
-        or not all(isinstance(f, (int, float)) and not isinstance(f, bool) and f >= 0 for f in factors)
+        or not all(
+            isinstance(f, (int, float)) and not isinstance(f, bool) and f >= 0 for f in factors
+        )
     ):
         raise ValueError(
             "kernel_regularizer must be None, a keras.regularizers.Regularizer, one of "
             "'l1', 'l2', 'l1_l2', or a tuple ('l1', factor), ('l2', factor), "
-            f"('l1_l2', l1_factor, l2_factor) with factors >= 0; received kernel_regularizer={value!r}."
+            "('l1_l2', l1_factor, l2_factor) with factors >= 0; "
+            f"received kernel_regularizer={value!r}."
         )
     if kind == "l1":
         return keras.regularizers.L1(factors[0])

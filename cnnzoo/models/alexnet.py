@@ -5,7 +5,13 @@ from __future__ import annotations
 
 import keras
 
-from cnnzoo.layers import LocalResponseNormalization, classifier_head, conv_norm_act, model_input, pool
+from cnnzoo.layers import (
+    LocalResponseNormalization,
+    classifier_head,
+    conv_norm_act,
+    model_input,
+    pool,
+)
 from cnnzoo.models.common_args import (
     check_choice,
     check_units,

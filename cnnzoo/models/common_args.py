@@ -84,7 +84,9 @@ def check_input_shape(input_shape) -> tuple[int | None, ...]:
 
 def check_choice(argument: str, value, allowed: Sequence):
     if value not in allowed:
-        raise ValueError(f"{argument} must be one of {tuple(allowed)}; received {argument}={value!r}.")
+        raise ValueError(
+            f"{argument} must be one of {tuple(allowed)}; received {argument}={value!r}."
+        )
     return value
 
 
@@ -103,7 +105,9 @@ def check_rate(argument: str, value) -> float:
 def check_units(argument: str, value) -> tuple[int, ...]:
     """A tuple of positive ints (widths, hidden units, repeats)."""
     if not isinstance(value, Sequence) or isinstance(value, str):
-        raise ValueError(f"{argument} must be a tuple of positive ints; received {argument}={value!r}.")
+        raise ValueError(
+            f"{argument} must be a tuple of positive ints; received {argument}={value!r}."
+        )
     for item in value:
         check_positive_int(argument, item)
     return tuple(value)
@@ -148,12 +152,16 @@ def common_args(
     """Checks the shared arguments; ``head_pooling`` is the family's pooling with the top."""
     check_positive_int("num_classes", num_classes)
     if not isinstance(include_top, bool):
-        raise ValueError(f"include_top must be True or False; received include_top={include_top!r}.")
+        raise ValueError(
+            f"include_top must be True or False; received include_top={include_top!r}."
+        )
     check_choice("pooling", pooling, POOLINGS)
     if noise is not None and (
         not isinstance(noise, (int, float)) or isinstance(noise, bool) or noise < 0
     ):
-        raise ValueError(f"noise must be None or a standard deviation >= 0; received noise={noise!r}.")
+        raise ValueError(
+            f"noise must be None or a standard deviation >= 0; received noise={noise!r}."
+        )
     if not isinstance(name, str) or not name:
         raise ValueError(f"name must be a non-empty string; received name={name!r}.")
     return CommonArgs(

@@ -109,8 +109,9 @@ def lenet5(
         >>> model = lenet5()
         >>> model.count_params()  # C1 156, S2 12, C3 1,516, S4 32, C5 48,120, F6 10,164
         60850
-        >>> lenet5(variant="modern", input_shape=(28, 28, 1), padding=(2, "valid", "valid")).output_shape
-        (None, 10)
+        >>> digits = lenet5(input_shape=(28, 28, 1), padding=(2, "valid", "valid"))
+        >>> digits.get_layer("c1_conv").output.shape
+        (None, 28, 28, 6)
     """
     check_choice("variant", variant, tuple(VARIANTS))
     spec = VARIANTS[variant]
@@ -130,7 +131,9 @@ def lenet5(
     )
     filters = check_units("filters", filters)
     if len(filters) != 3:
-        raise ValueError(f"filters must give C1, C3 and C5 maps (3 ints); received filters={filters!r}.")
+        raise ValueError(
+            f"filters must give C1, C3 and C5 maps (3 ints); received filters={filters!r}."
+        )
     if spec["table"] and filters[:2] != (6, 16):
         raise ValueError(
             "variant='original' uses the paper's C3 connection table, which needs "
@@ -178,13 +181,18 @@ def lenet5(
     return keras.Model(inputs, outputs, name=args.name)
 
 
-_INFO = dict(family="lenet", paper=PAPER, year=1998, default_input_shape=(32, 32, 1), min_input_size=32)
+_INFO = dict(
+    family="lenet", paper=PAPER, year=1998, default_input_shape=(32, 32, 1), min_input_size=32
+)
 register_model(
     "lenet5",
     lenet5,
     **_INFO,
     reference_params=60850,
-    reference_source="the paper's per-layer counts (section II.B), softmax output 850 in place of the RBF layer",
+    reference_source=(
+        "the paper's per-layer counts (section II.B), with a softmax output (850) in place "
+        "of the RBF layer"
+    ),
     notes=(
         "Output layer is a softmax dense layer instead of the paper's 84x10 Euclidean RBF units. "
         "Subsampling is average pooling times a trainable per-map coefficient plus bias "
@@ -197,7 +205,7 @@ register_model(
     lenet5,
     **_INFO,
     reference_params=61706,
-    reference_source="computed: C1 156, C3 2,416 (full connectivity), C5 48,120, F6 10,164, output 850",
-    notes="Modern form, not the paper's: ReLU, 2x2 max pooling, C3 fully connected, softmax output.",
+    reference_source="computed: C1 156, C3 2,416 (full), C5 48,120, F6 10,164, output 850",
+    notes="Modern form, not the paper's: ReLU, 2x2 max pooling, C3 fully connected, softmax.",
     defaults={"variant": "modern", "name": "lenet5_modern"},
 )

@@ -5,7 +5,13 @@ from __future__ import annotations
 import keras
 
 from cnnzoo.layers import classifier_head, conv_norm_act, model_input, pool
-from cnnzoo.models.common_args import check_choice, check_units, common_args, keyword_checked, per_stage
+from cnnzoo.models.common_args import (
+    check_choice,
+    check_units,
+    common_args,
+    keyword_checked,
+    per_stage,
+)
 from cnnzoo.registry import register_model
 
 PAPER = (
@@ -111,7 +117,8 @@ def vgg(
     widths = check_units("widths", widths)
     if len(widths) != len(depths):
         raise ValueError(
-            f"widths must give one width per stage ({len(depths)} stages); received widths={widths!r}."
+            f"widths must give one width per stage ({len(depths)} stages); "
+            f"received widths={widths!r}."
         )
     stages = len(depths)
     kernel_sizes = per_stage("kernel_size", kernel_size, stages)
@@ -154,7 +161,7 @@ def vgg11(**kwargs) -> keras.Model:
     """VGG-11, configuration A: 8 convolutions (1, 1, 2, 2, 2 per stage). See :func:`vgg`.
 
     Example:
-        >>> vgg11(input_shape=(32, 32, 3), num_classes=10, include_top=False, pooling="avg").output_shape
+        >>> vgg11(input_shape=(32, 32, 3), include_top=False, pooling="avg").output_shape
         (None, 512)
     """
     return vgg("vgg11", **kwargs)

@@ -1,0 +1,32 @@
+"""Shared fixtures: a quiet TensorFlow, fixed seeds, and small-input arguments per model."""
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras
+import pytest
+
+from cnnzoo import model_info
+
+# Heads shrunk for speed: the trunks are the real architectures at their smallest input.
+SMALL_HEAD = {"fc_units": (32,)}
+
+
+def small_kwargs(name: str, channels: int | None = None, num_classes: int = 5) -> dict:
+    """Arguments that build ``name`` at its minimum input size with a small head."""
+    info = model_info(name)
+    size = info.min_input_size
+    rank = len(info.default_input_shape) - 1
+    channels = info.default_input_shape[-1] if channels is None else channels
+    kwargs = {"input_shape": (size,) * rank + (channels,), "num_classes": num_classes}
+    if info.family != "lenet":
+        kwargs.update(SMALL_HEAD)
+    return kwargs
+
+
+@pytest.fixture(autouse=True)
+def _seed():
+    keras.utils.set_random_seed(1234)
+    yield
+    keras.backend.clear_session()

@@ -1,0 +1,69 @@
+"""The main job (``make demo``): a quick run as a real subprocess, and the full run's accuracy."""
+
+import csv
+import json
+import subprocess
+import sys
+
+import keras
+import matplotlib.image
+import numpy as np
+import pytest
+
+from cnnzoo.data import load_sample
+from cnnzoo.demo import run_demo
+
+
+def test_quick_demo_writes_a_readable_run_folder(tmp_path):
+    out = tmp_path / "run"
+    result = subprocess.run(
+        [sys.executable, "-m", "cnnzoo.demo", "--epochs", "2", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
+    assert "Test accuracy on 1,000 held-out images:" in result.stdout
+    assert str(out) in result.stdout
+    assert "Epoch 2/2" in result.stdout  # the progress display
+
+    model = keras.saving.load_model(out / "model.keras")
+    digits = load_sample("mnist").test
+    accuracy = np.mean(model.predict(digits.images, verbose=0).argmax(axis=1) == digits.labels)
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["test_images"] == 1000
+    assert abs(metrics["test_accuracy"] - accuracy) < 1e-6
+    assert accuracy > 0.5  # two epochs already learn the digits
+
+    with open(out / "history.csv") as file:
+        rows = list(csv.DictReader(file))
+    assert [row["epoch"] for row in rows] == ["0", "1"]
+    assert {"accuracy", "loss", "val_accuracy", "val_loss"} <= set(rows[0])
+
+    image = matplotlib.image.imread(out / "learning_curves.png")
+    assert image.ndim == 3 and image.shape[0] > 100
+
+
+@pytest.mark.slow
+def test_full_demo_reaches_97_percent(tmp_path):
+    result = run_demo(out_dir=tmp_path, verbose=0)
+    assert result.test_accuracy >= 0.97
+
+
+def test_sample_splits_are_seeded_stratified_and_disjoint():
+    first, again, other = load_sample(seed=1), load_sample(seed=1), load_sample(seed=2)
+    np.testing.assert_array_equal(first.test.images, again.test.images)
+    assert not np.array_equal(first.test.labels, other.test.labels)
+    assert np.bincount(first.test.labels).tolist() == [100] * 10
+    sizes = [len(split.labels) for split in (first.train, first.validation, first.test)]
+    assert sizes == [3600, 400, 1000]
+    flat = {tuple(img.ravel()[::7]) for split in first[:3] for img in split.images}
+    assert len(flat) > 4900  # no image in two splits (a few MNIST digits may coincide)
+    assert first.train.images.dtype == np.float32 and first.train.images.max() <= 1.0
+
+
+def test_sample_rejects_bad_arguments():
+    with pytest.raises(ValueError, match="Unknown sample 'cifar'"):
+        load_sample("cifar")
+    with pytest.raises(ValueError, match="test_size"):
+        load_sample(test_size=4000, validation_size=1000)
