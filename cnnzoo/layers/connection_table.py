@@ -34,7 +34,7 @@ class ConnectionTableConv(keras.layers.Layer):
     Example:
         >>> import numpy as np
         >>> layer = ConnectionTableConv(2, (3, 3), connection_table=[[0], [0, 1]])
-        >>> layer(np.ones((1, 5, 5, 2), "float32")).shape
+        >>> tuple(layer(np.ones((1, 5, 5, 2), "float32")).shape)
         (1, 3, 3, 2)
         >>> layer.count_params()  # (1 + 2) kernels of 3x3, plus 2 biases
         29

@@ -26,8 +26,9 @@ class LocalResponseNormalization(keras.layers.Layer):
     Example:
         >>> import numpy as np
         >>> layer = LocalResponseNormalization(size=3, alpha=1.0, beta=1.0, bias=1.0)
-        >>> layer(np.array([[1.0, 2.0, 0.0]], "float32")).numpy().round(4).tolist()
-        [[0.1667, 0.3333, 0.0]]
+        >>> out = layer(np.array([[1.0, 2.0, 0.0]], "float32"))
+        >>> [round(float(v), 4) for v in keras.ops.convert_to_numpy(out)[0]]
+        [0.1667, 0.3333, 0.0]
     """
 
     def __init__(
