@@ -17,6 +17,7 @@ from cnnzoo.models.common_args import (
     check_units,
     common_args,
     keyword_checked,
+    naming_input_shape,
     per_stage,
 )
 from cnnzoo.registry import register_model
@@ -162,41 +163,46 @@ def alexnet(
         raise ValueError(f"lrn must be True or False; received lrn={lrn!r}.")
     fc_units = check_units("fc_units", fc_units)
 
-    inputs, x = model_input(args.input_shape, augmentation=args.augmentation, noise=args.noise)
-    block = 0
-    for index, (stage, _, kernel, strides, padding, _) in enumerate(rows):
-        is_stem = index == 0
-        block = 1 if is_stem or stage != rows[index - 1][0] else block + 1
-        x = conv_norm_act(
-            x,
-            widths[index],
-            stem_kernel_size if is_stem and stem_kernel_size is not None else kernel,
-            strides=stem_strides if is_stem and stem_strides is not None else strides,
-            padding=stem_padding if is_stem and stem_padding is not None else padding,
-            groups=layer_groups[index],
-            norm=args.norm,
-            activation=args.activation,
-            kernel_regularizer=args.kernel_regularizer,
-            name=f"stage{stage}_block{block}",
-        )
-        stage_ends = index == len(rows) - 1 or rows[index + 1][0] != stage
-        if stage_ends:
-            if lrn and stage in LRN_STAGES:
-                x = LocalResponseNormalization(name=f"stage{stage}_lrn")(x)
-            x = pool(x, "max", pool_size, strides=pool_strides, name=f"stage{stage}_pool")
-            x = keras.layers.Identity(name=f"stage{stage}_out")(x)
-    outputs = classifier_head(
-        x,
-        include_top=args.include_top,
-        num_classes=args.num_classes,
-        pooling=args.pooling,
-        hidden_units=fc_units,
-        dropout=args.dropout,
-        activation=args.activation,
-        classifier_activation=args.classifier_activation,
-        kernel_regularizer=args.kernel_regularizer,
+    small_input_hint = (
+        " For small images such as 32x32, use stem_kernel_size=3, stem_strides=1, "
+        "stem_padding='same' (and pooling='avg' to pool before the head)."
     )
-    return keras.Model(inputs, outputs, name=args.name)
+    with naming_input_shape(args.input_shape, small_input_hint):
+        inputs, x = model_input(args.input_shape, augmentation=args.augmentation, noise=args.noise)
+        block = 0
+        for index, (stage, _, kernel, strides, padding, _) in enumerate(rows):
+            is_stem = index == 0
+            block = 1 if is_stem or stage != rows[index - 1][0] else block + 1
+            x = conv_norm_act(
+                x,
+                widths[index],
+                stem_kernel_size if is_stem and stem_kernel_size is not None else kernel,
+                strides=stem_strides if is_stem and stem_strides is not None else strides,
+                padding=stem_padding if is_stem and stem_padding is not None else padding,
+                groups=layer_groups[index],
+                norm=args.norm,
+                activation=args.activation,
+                kernel_regularizer=args.kernel_regularizer,
+                name=f"stage{stage}_block{block}",
+            )
+            stage_ends = index == len(rows) - 1 or rows[index + 1][0] != stage
+            if stage_ends:
+                if lrn and stage in LRN_STAGES:
+                    x = LocalResponseNormalization(name=f"stage{stage}_lrn")(x)
+                x = pool(x, "max", pool_size, strides=pool_strides, name=f"stage{stage}_pool")
+                x = keras.layers.Identity(name=f"stage{stage}_out")(x)
+        outputs = classifier_head(
+            x,
+            include_top=args.include_top,
+            num_classes=args.num_classes,
+            pooling=args.pooling,
+            hidden_units=fc_units,
+            dropout=args.dropout,
+            activation=args.activation,
+            classifier_activation=args.classifier_activation,
+            kernel_regularizer=args.kernel_regularizer,
+        )
+        return keras.Model(inputs, outputs, name=args.name)
 
 
 register_model(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import functools
 import inspect
@@ -11,7 +12,13 @@ from typing import Any
 
 import keras
 
-from cnnzoo.layers import POOLINGS, resolve_activation, resolve_augmentation, resolve_regularizer
+from cnnzoo.layers import (
+    POOLINGS,
+    SpatialSizeError,
+    resolve_activation,
+    resolve_augmentation,
+    resolve_regularizer,
+)
 from cnnzoo.layers.conv import NORMS
 
 
@@ -54,6 +61,15 @@ def keyword_checked(func: Callable) -> Callable:
         return func(*args, **kwargs)
 
     return wrapper
+
+
+@contextlib.contextmanager
+def naming_input_shape(input_shape: tuple, hint: str = ""):
+    """Prefixes a spatial-size error raised while building with the user's ``input_shape``."""
+    try:
+        yield
+    except SpatialSizeError as error:
+        raise SpatialSizeError(f"input_shape={input_shape}: {error}{hint}") from None
 
 
 def _is_int(value) -> bool:

@@ -10,6 +10,7 @@ from cnnzoo.models.common_args import (
     check_units,
     common_args,
     keyword_checked,
+    naming_input_shape,
     per_stage,
 )
 from cnnzoo.registry import register_model
@@ -144,6 +145,12 @@ def lenet5(
     kernel_sizes = per_stage("kernel_size", kernel_size, 3)
     paddings = per_stage("padding", padding, 3)
 
+    hint = " For 28x28 MNIST, pad C1: padding=(2, 'valid', 'valid')."
+    with naming_input_shape(args.input_shape, hint if args.input_shape[0] == 28 else ""):
+        return _build(args, spec, filters, kernel_sizes, paddings, pool_size, fc_units)
+
+
+def _build(args, spec, filters, kernel_sizes, paddings, pool_size, fc_units) -> keras.Model:
     inputs, x = model_input(args.input_shape, augmentation=args.augmentation, noise=args.noise)
     for stage, (conv_name, width) in enumerate(zip(CONV_NAMES, filters, strict=True), start=1):
         x = conv_norm_act(

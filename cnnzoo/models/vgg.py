@@ -10,6 +10,7 @@ from cnnzoo.models.common_args import (
     check_units,
     common_args,
     keyword_checked,
+    naming_input_shape,
     per_stage,
 )
 from cnnzoo.registry import register_model
@@ -126,35 +127,37 @@ def vgg(
     paddings = per_stage("padding", padding, stages)
     fc_units = check_units("fc_units", fc_units)
 
-    inputs, x = model_input(args.input_shape, augmentation=args.augmentation, noise=args.noise)
-    for stage, (depth, width) in enumerate(zip(depths, widths, strict=True), start=1):
-        for block in range(1, depth + 1):
-            x = conv_norm_act(
-                x,
-                width,
-                kernel_sizes[stage - 1],
-                strides=stage_strides[stage - 1] if block == 1 else 1,
-                padding=paddings[stage - 1],
-                norm=args.norm,
-                activation=args.activation,
-                use_bias=True,  # torchvision keeps conv biases in vgg*_bn
-                kernel_regularizer=args.kernel_regularizer,
-                name=f"stage{stage}_block{block}",
-            )
-        x = pool(x, "max", pool_size, name=f"stage{stage}_pool")
-        x = keras.layers.Identity(name=f"stage{stage}_out")(x)
-    outputs = classifier_head(
-        x,
-        include_top=args.include_top,
-        num_classes=args.num_classes,
-        pooling=args.pooling,
-        hidden_units=fc_units,
-        dropout=args.dropout,
-        activation=args.activation,
-        classifier_activation=args.classifier_activation,
-        kernel_regularizer=args.kernel_regularizer,
-    )
-    return keras.Model(inputs, outputs, name=args.name)
+    hint = f" With 'same' padding, {stages} poolings of {pool_size} need {pool_size}**{stages}."
+    with naming_input_shape(args.input_shape, hint):
+        inputs, x = model_input(args.input_shape, augmentation=args.augmentation, noise=args.noise)
+        for stage, (depth, width) in enumerate(zip(depths, widths, strict=True), start=1):
+            for block in range(1, depth + 1):
+                x = conv_norm_act(
+                    x,
+                    width,
+                    kernel_sizes[stage - 1],
+                    strides=stage_strides[stage - 1] if block == 1 else 1,
+                    padding=paddings[stage - 1],
+                    norm=args.norm,
+                    activation=args.activation,
+                    use_bias=True,  # torchvision keeps conv biases in vgg*_bn
+                    kernel_regularizer=args.kernel_regularizer,
+                    name=f"stage{stage}_block{block}",
+                )
+            x = pool(x, "max", pool_size, name=f"stage{stage}_pool")
+            x = keras.layers.Identity(name=f"stage{stage}_out")(x)
+        outputs = classifier_head(
+            x,
+            include_top=args.include_top,
+            num_classes=args.num_classes,
+            pooling=args.pooling,
+            hidden_units=fc_units,
+            dropout=args.dropout,
+            activation=args.activation,
+            classifier_activation=args.classifier_activation,
+            kernel_regularizer=args.kernel_regularizer,
+        )
+        return keras.Model(inputs, outputs, name=args.name)
 
 
 def vgg11(**kwargs) -> keras.Model:
