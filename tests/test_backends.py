@@ -1,0 +1,44 @@
+"""The models use only keras and keras.ops, so they build, train and reload on JAX too."""
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+pytest.importorskip("jax")
+
+SCRIPT = textwrap.dedent(
+    """
+    import keras, numpy as np, cnnzoo
+    assert keras.backend.backend() == "jax"
+    for name in cnnzoo.list_models():
+        info = cnnzoo.model_info(name)
+        kwargs = dict(input_shape=(info.min_input_size,) * 2 + (2,), num_classes=3)
+        if info.family != "lenet":
+            kwargs["fc_units"] = (8,)
+        model = cnnzoo.create_model(name, **kwargs)
+        x = np.random.default_rng(0).uniform(size=(2, *model.input_shape[1:])).astype("float32")
+        model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+        before = model.predict(x, verbose=0)
+        loss = model.train_on_batch(x, np.array([0, 2]))
+        after = model.predict(x, verbose=0)
+        model.save("model.keras")
+        reloaded = keras.saving.load_model("model.keras").predict(x, verbose=0)
+        assert np.isfinite(loss) and not np.allclose(before, after), name
+        np.testing.assert_allclose(reloaded, after, rtol=1e-5, atol=1e-6)
+        print("ok", name)
+    """
+)
+
+
+def test_every_model_trains_and_reloads_on_jax(tmp_path):
+    env = {**os.environ, "KERAS_BACKEND": "jax"}
+    result = subprocess.run(
+        [sys.executable, "-c", SCRIPT], cwd=tmp_path, env=env, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    from cnnzoo import list_models
+
+    assert result.stdout.split() == [w for name in list_models() for w in ("ok", name)]
