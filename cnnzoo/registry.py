@@ -87,7 +87,7 @@ def model_info(name: str) -> ModelInfo:
     return _INFOS[name]
 
 
-def create_model(name: str, **kwargs: Any) -> keras.Model:
+def create_model(name: str, /, **kwargs: Any) -> keras.Model:
     """Builds a registered model; ``kwargs`` override the name's defaults.
 
     Example:

@@ -131,9 +131,13 @@ def test_check_output_size_raises_naming_the_layer_and_arithmetic():
 def test_check_output_size_names_the_collapsing_axis():
     with pytest.raises(SpatialSizeError, match=r"width 2 .*floor\(\(2 \+ 2\*0 - 3\) / 1\)"):
         check_output_size(
-            (8, 2), layer="x", kind="2-D convolution", kernel=(3, 3), strides=(1, 1),
+            (8, 2),
+            layer="x",
+            kind="2-D convolution",
+            kernel=(3, 3),
+            strides=(1, 1),
             padding="valid",
-        )  # fmt: skip
+        )
 
 
 # --------------------------------------------------------------------------------------
@@ -168,9 +172,7 @@ def test_conv_norm_act_follows_the_input_rank(shape, conv_class):
 )
 def test_conv_norm_act_output_shapes(padding, strides, dilation, expected):
     inputs = keras.Input((15, 16, 2))
-    y = conv_norm_act(
-        inputs, 5, 3, strides=strides, padding=padding, dilation=dilation, name="blk"
-    )
+    y = conv_norm_act(inputs, 5, 3, strides=strides, padding=padding, dilation=dilation, name="blk")
     assert tuple(y.shape) == (None, *expected, 5)
     has_pad = "blk_pad" in layer_names(y, inputs)
     assert has_pad == (padding not in ("same", "valid"))
@@ -217,9 +219,7 @@ def test_batch_norm_adds_bn_layer_and_drops_the_bias():
 
 def test_batch_norm_with_use_bias_true_keeps_the_bias():
     inputs = keras.Input((8, 8, 3))
-    model = keras.Model(
-        inputs, conv_norm_act(inputs, 4, 3, norm="batch", use_bias=True, name="s1")
-    )
+    model = keras.Model(inputs, conv_norm_act(inputs, 4, 3, norm="batch", use_bias=True, name="s1"))
     conv = model.get_layer("s1_conv")
     assert conv.use_bias
     assert conv.count_params() == 3 * 3 * 3 * 4 + 4
@@ -272,7 +272,9 @@ def test_groups_that_do_not_divide_raise(in_channels, filters, groups):
 
 
 def test_spatial_collapse_names_the_conv_layer():
-    with pytest.raises(SpatialSizeError, match=r"'tiny_conv'.*floor\(\(4 \+ 2\*0 - 5\) / 1\) \+ 1 = 0"):
+    with pytest.raises(
+        SpatialSizeError, match=r"'tiny_conv'.*floor\(\(4 \+ 2\*0 - 5\) / 1\) \+ 1 = 0"
+    ):
         conv_norm_act(keras.Input((4, 4, 3)), 8, 5, padding="valid", name="tiny")
 
 
@@ -489,7 +491,9 @@ def test_connection_table_gradient_reaches_every_connected_kernel():
 
 def test_connection_table_trains_one_step():
     inputs = keras.Input((6, 6, 3))
-    outputs = keras.layers.Flatten()(ConnectionTableConv(4, (3, 3), connection_table=TABLE, name="ct")(inputs))
+    outputs = keras.layers.Flatten()(
+        ConnectionTableConv(4, (3, 3), connection_table=TABLE, name="ct")(inputs)
+    )
     model = keras.Model(inputs, outputs)
     model.compile(optimizer=keras.optimizers.SGD(0.1), loss="mse")
     before = np.asarray(model.get_layer("ct").kernel).copy()
@@ -627,19 +631,11 @@ def test_regularizer_rejected_forms(value):
     assert "'l1', 'l2', 'l1_l2'" in message
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="resolve_regularizer fills in the default factor for ('l2',) instead of rejecting it",
-)
 def test_regularizer_rejects_a_tuple_without_factor():
     with pytest.raises(ValueError, match=r"kernel_regularizer=\('l2',\)"):
         resolve_regularizer(("l2",))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="resolve_regularizer(()) fails unpacking: 'not enough values to unpack', no argument name",
-)
 def test_regularizer_rejects_an_empty_tuple_with_a_message():
     with pytest.raises(ValueError, match=r"kernel_regularizer=\(\)"):
         resolve_regularizer(())
@@ -675,8 +671,12 @@ def test_head_pooling_without_top(shape, pooling, expected, layer):
 def test_head_pooling_values():
     x = random(2, 3, 3, 4)
     inputs = keras.Input((3, 3, 4))
-    avg = keras.Model(inputs, classifier_head(inputs, include_top=False, num_classes=1, pooling="avg"))
-    big = keras.Model(inputs, classifier_head(inputs, include_top=False, num_classes=1, pooling="max"))
+    avg = keras.Model(
+        inputs, classifier_head(inputs, include_top=False, num_classes=1, pooling="avg")
+    )
+    big = keras.Model(
+        inputs, classifier_head(inputs, include_top=False, num_classes=1, pooling="max")
+    )
     np.testing.assert_allclose(avg(x), x.mean(axis=(1, 2)), rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(big(x), x.max(axis=(1, 2)))
 
@@ -684,9 +684,14 @@ def test_head_pooling_values():
 def test_head_with_hidden_layers_and_dropout():
     inputs = keras.Input((4, 4, 8))
     y = classifier_head(
-        inputs, include_top=True, num_classes=7, pooling="flatten", hidden_units=(16, 12),
-        dropout=0.5, classifier_activation=None,
-    )  # fmt: skip
+        inputs,
+        include_top=True,
+        num_classes=7,
+        pooling="flatten",
+        hidden_units=(16, 12),
+        dropout=0.5,
+        classifier_activation=None,
+    )
     model = keras.Model(inputs, y)
     assert model.output_shape == (None, 7)
     assert model.get_layer("head_fc1").units == 16
@@ -722,17 +727,23 @@ def test_head_regularizer_on_every_dense_kernel():
     model = keras.Model(
         inputs,
         classifier_head(
-            inputs, include_top=True, num_classes=3, pooling="flatten",
-            hidden_units=(4,), kernel_regularizer=regularizer,
+            inputs,
+            include_top=True,
+            num_classes=3,
+            pooling="flatten",
+            hidden_units=(4,),
+            kernel_regularizer=regularizer,
         ),
-    )  # fmt: skip
+    )
     assert model.get_layer("head_fc1").kernel_regularizer is regularizer
     assert model.get_layer("predictions").kernel_regularizer is regularizer
 
 
 def test_head_flatten_with_unknown_size_raises():
     with pytest.raises(ValueError, match=r"pooling='flatten'.*pooling='avg'"):
-        classifier_head(keras.Input((None, None, 8)), include_top=True, num_classes=3, pooling="flatten")
+        classifier_head(
+            keras.Input((None, None, 8)), include_top=True, num_classes=3, pooling="flatten"
+        )
 
 
 # --------------------------------------------------------------------------------------

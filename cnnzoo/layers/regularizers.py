@@ -22,15 +22,14 @@ def resolve_regularizer(value) -> keras.regularizers.Regularizer | None:
     """
     if value is None or isinstance(value, keras.regularizers.Regularizer):
         return value
-    kind, *factors = (
-        (value,)
-        if isinstance(value, str)
-        else tuple(value)
-        if isinstance(value, (tuple, list))
-        else (None,)
-    )
+    if isinstance(value, str):
+        kind = value
+        factors = [DEFAULT_FACTOR] * (2 if kind == "l1_l2" else 1)
+    elif isinstance(value, (tuple, list)) and value:
+        kind, *factors = value
+    else:
+        kind, factors = None, []
     expected = 2 if kind == "l1_l2" else 1
-    factors = factors or [DEFAULT_FACTOR] * expected
     if (
         kind not in _KINDS
         or len(factors) != expected

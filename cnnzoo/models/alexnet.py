@@ -77,7 +77,7 @@ def alexnet(
     pooling: str | None = None,
     classifier_activation="softmax",
     dropout: float = 0.5,
-    name: str = "alexnet",
+    name: str | None = None,
     activation="relu",
     norm: str | None = None,
     kernel_regularizer=None,
@@ -116,7 +116,7 @@ def alexnet(
         pooling: ``None``, ``"flatten"`` (the default with the top), ``"avg"`` or ``"max"``.
         classifier_activation: Activation of ``predictions``.
         dropout: Dropout after each hidden fully connected layer (0.5 in the paper).
-        name: Model name.
+        name: Model name (default "alexnet").
         activation: Activation of every layer.
         norm: ``"batch"`` adds batch norm after each convolution.
         kernel_regularizer: ``"l2"``, ``("l2", 5e-4)`` (the paper's weight decay), ...
@@ -146,7 +146,7 @@ def alexnet(
         pooling=pooling,
         classifier_activation=classifier_activation,
         dropout=dropout,
-        name=name,
+        name="alexnet" if name is None else name,
         activation=activation,
         norm=norm,
         kernel_regularizer=kernel_regularizer,

@@ -124,8 +124,10 @@ def check_units(argument: str, value) -> tuple[int, ...]:
         raise ValueError(
             f"{argument} must be a tuple of positive ints; received {argument}={value!r}."
         )
-    for item in value:
-        check_positive_int(argument, item)
+    if not all(_is_int(item) and item > 0 for item in value):
+        raise ValueError(
+            f"{argument} must be a tuple of positive ints; received {argument}={value!r}."
+        )
     return tuple(value)
 
 

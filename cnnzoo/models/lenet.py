@@ -54,7 +54,7 @@ def lenet5(
     pooling: str | None = None,
     classifier_activation="softmax",
     dropout: float = 0.0,
-    name: str = "lenet5",
+    name: str | None = None,
     activation=None,
     norm: str | None = None,
     kernel_regularizer=None,
@@ -92,7 +92,7 @@ def lenet5(
             ``"avg"`` or ``"max"``.
         classifier_activation: Activation of the output layer.
         dropout: Dropout after each hidden fully connected layer.
-        name: Model name.
+        name: Model name (default "lenet5").
         activation: Overrides the variant's activation.
         norm: ``"batch"`` adds batch norm after each convolution.
         kernel_regularizer: ``"l2"``, ``("l2", 1e-4)``, ... or a Keras regularizer.
@@ -123,7 +123,7 @@ def lenet5(
         pooling=pooling,
         classifier_activation=classifier_activation,
         dropout=dropout,
-        name=name,
+        name="lenet5" if name is None else name,
         activation=spec["activation"] if activation is None else activation,
         norm=norm,
         kernel_regularizer=kernel_regularizer,

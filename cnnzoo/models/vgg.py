@@ -107,7 +107,7 @@ def vgg(
         pooling=pooling,
         classifier_activation=classifier_activation,
         dropout=dropout,
-        name=name or (config + ("_bn" if norm == "batch" else "")),
+        name=(config + ("_bn" if norm == "batch" else "")) if name is None else name,
         activation=activation,
         norm=norm,
         kernel_regularizer=kernel_regularizer,
