@@ -7,9 +7,7 @@ import keras
 
 from cnnzoo.layers import (
     LocalResponseNormalization,
-    classifier_head,
     conv_norm_act,
-    model_input,
     pool,
 )
 from cnnzoo.models.common_args import (
@@ -168,7 +166,7 @@ def alexnet(
         "stem_padding='same' (and pooling='avg' to pool before the head)."
     )
     with naming_input_shape(args.input_shape, small_input_hint):
-        inputs, x = model_input(args.input_shape, augmentation=args.augmentation, noise=args.noise)
+        inputs, x = args.model_input()
         block = 0
         for index, (stage, _, kernel, strides, padding, _) in enumerate(rows):
             is_stem = index == 0
@@ -191,18 +189,7 @@ def alexnet(
                     x = LocalResponseNormalization(name=f"stage{stage}_lrn")(x)
                 x = pool(x, "max", pool_size, strides=pool_strides, name=f"stage{stage}_pool")
                 x = keras.layers.Identity(name=f"stage{stage}_out")(x)
-        outputs = classifier_head(
-            x,
-            include_top=args.include_top,
-            num_classes=args.num_classes,
-            pooling=args.pooling,
-            hidden_units=fc_units,
-            dropout=args.dropout,
-            activation=args.activation,
-            classifier_activation=args.classifier_activation,
-            kernel_regularizer=args.kernel_regularizer,
-        )
-        return keras.Model(inputs, outputs, name=args.name)
+        return args.finish(inputs, x, fc_units)
 
 
 register_model(

@@ -1,4 +1,5 @@
-"""Checks of the arguments every factory shares, done before any layer is built."""
+"""The arguments every factory shares: checked before any layer is built, then used to
+assemble the model's input side and classifier head."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ import keras
 from cnnzoo.layers import (
     POOLINGS,
     SpatialSizeError,
+    classifier_head,
+    model_input,
     resolve_activation,
     resolve_augmentation,
     resolve_regularizer,
@@ -39,9 +42,24 @@ class CommonArgs:
     noise: float | None
     augmentation: keras.layers.Layer | None
 
-    @property
-    def rank(self) -> int:
-        return len(self.input_shape) - 1
+    def model_input(self):
+        """``(inputs, x)``: the ``keras.Input``, then augmentation and noise."""
+        return model_input(self.input_shape, augmentation=self.augmentation, noise=self.noise)
+
+    def finish(self, inputs, x, hidden_units: Sequence[int]) -> keras.Model:
+        """Adds the classifier head to the backbone output ``x`` and returns the model."""
+        outputs = classifier_head(
+            x,
+            include_top=self.include_top,
+            num_classes=self.num_classes,
+            pooling=self.pooling,
+            hidden_units=hidden_units,
+            dropout=self.dropout,
+            activation=self.activation,
+            classifier_activation=self.classifier_activation,
+            kernel_regularizer=self.kernel_regularizer,
+        )
+        return keras.Model(inputs, outputs, name=self.name)
 
 
 def keyword_checked(func: Callable) -> Callable:

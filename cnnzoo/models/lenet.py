@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import keras
 
-from cnnzoo.layers import classifier_head, conv_norm_act, model_input, pool
+from cnnzoo.layers import conv_norm_act, pool
 from cnnzoo.models.common_args import (
     check_choice,
     check_units,
@@ -151,7 +151,7 @@ def lenet5(
 
 
 def _build(args, spec, filters, kernel_sizes, paddings, pool_size, fc_units) -> keras.Model:
-    inputs, x = model_input(args.input_shape, augmentation=args.augmentation, noise=args.noise)
+    inputs, x = args.model_input()
     for stage, (conv_name, width) in enumerate(zip(CONV_NAMES, filters, strict=True), start=1):
         x = conv_norm_act(
             x,
@@ -174,18 +174,7 @@ def _build(args, spec, filters, kernel_sizes, paddings, pool_size, fc_units) -> 
                     x, width, 1, groups=width, activation=args.activation, name=subsampling
                 )
         x = keras.layers.Identity(name=f"stage{stage}_out")(x)
-    outputs = classifier_head(
-        x,
-        include_top=args.include_top,
-        num_classes=args.num_classes,
-        pooling=args.pooling,
-        hidden_units=fc_units,
-        dropout=args.dropout,
-        activation=args.activation,
-        classifier_activation=args.classifier_activation,
-        kernel_regularizer=args.kernel_regularizer,
-    )
-    return keras.Model(inputs, outputs, name=args.name)
+    return args.finish(inputs, x, fc_units)
 
 
 _INFO = dict(

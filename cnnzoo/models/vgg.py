@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import keras
 
-from cnnzoo.layers import classifier_head, conv_norm_act, model_input, pool
+from cnnzoo.layers import conv_norm_act, pool
 from cnnzoo.models.common_args import (
     check_choice,
     check_units,
@@ -129,7 +129,7 @@ def vgg(
 
     hint = f" With 'same' padding, {stages} poolings of {pool_size} need {pool_size}**{stages}."
     with naming_input_shape(args.input_shape, hint):
-        inputs, x = model_input(args.input_shape, augmentation=args.augmentation, noise=args.noise)
+        inputs, x = args.model_input()
         for stage, (depth, width) in enumerate(zip(depths, widths, strict=True), start=1):
             for block in range(1, depth + 1):
                 x = conv_norm_act(
@@ -146,18 +146,7 @@ def vgg(
                 )
             x = pool(x, "max", pool_size, name=f"stage{stage}_pool")
             x = keras.layers.Identity(name=f"stage{stage}_out")(x)
-        outputs = classifier_head(
-            x,
-            include_top=args.include_top,
-            num_classes=args.num_classes,
-            pooling=args.pooling,
-            hidden_units=fc_units,
-            dropout=args.dropout,
-            activation=args.activation,
-            classifier_activation=args.classifier_activation,
-            kernel_regularizer=args.kernel_regularizer,
-        )
-        return keras.Model(inputs, outputs, name=args.name)
+        return args.finish(inputs, x, fc_units)
 
 
 def vgg11(**kwargs) -> keras.Model:
