@@ -67,7 +67,7 @@ def main() -> None:
     args = parser.parse_args()
     digits = load_sample("mnist").train
     rng = np.random.default_rng(0)
-    colour = rng.uniform(size=(128, 32, 32, 3)).astype("float32")
+    colour = rng.uniform(size=(256, 32, 32, 3)).astype("float32")
     cases = [
         ("LeNet-5 (modern), MNIST 28x28, batch 32", plain_lenet5, zoo_lenet5, *digits, 32, 3),
         (
@@ -75,9 +75,9 @@ def main() -> None:
             plain_vgg16,
             zoo_vgg16,
             colour,
-            rng.integers(0, 10, 128),
+            rng.integers(0, 10, len(colour)),
             16,
-            1,
+            2,
         ),
     ]
     print(f"{'model':45s} {'plain img/s':>12s} {'cnnzoo img/s':>13s} {'ratio':>7s}")
