@@ -165,3 +165,21 @@ def test_vgg_weights_line_up_with_keras_applications(name, reference):
     theirs = getattr(keras.applications, reference)(weights=None)
     assert ours.count_params() == theirs.count_params()
     assert [tuple(w.shape) for w in ours.weights] == [tuple(w.shape) for w in theirs.weights]
+
+
+def test_alexnet_per_layer_knobs_and_stem_precedence():
+    model = alexnet(
+        input_shape=(64, 64, 3), kernel_size=3, strides=(2, 1, 1, 1, 1), padding="same",
+        stem_kernel_size=5, fc_units=(8,),
+    )  # fmt: skip
+    conv1, conv2 = model.get_layer("stage1_block1_conv"), model.get_layer("stage2_block1_conv")
+    assert conv1.kernel_size == (5, 5) and conv1.strides == (2, 2)
+    assert conv2.kernel_size == (3, 3) and conv2.strides == (1, 1)
+    assert model.get_layer("stage1_block1_conv").output.shape == (None, 32, 32, 96)
+
+
+def test_lenet5_strides_per_convolution():
+    model = lenet5(variant="modern", input_shape=(64, 64, 1), strides=(2, 1, 1))
+    assert model.get_layer("c1_conv").strides == (2, 2)
+    assert model.get_layer("c1_conv").output.shape == (None, 30, 30, 6)
+    assert model.get_layer("c3_conv").strides == (1, 1)

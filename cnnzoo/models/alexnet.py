@@ -64,6 +64,9 @@ def alexnet(
     input_shape: tuple | None = None,
     widths: tuple[int, ...] | None = None,
     groups=None,
+    kernel_size=None,
+    strides=None,
+    padding=None,
     lrn: bool | None = None,
     stem_kernel_size=None,
     stem_strides=None,
@@ -103,10 +106,14 @@ def alexnet(
         input_shape: Defaults to 227x227x3 (original) or 224x224x3 (single tower).
         widths: Maps of the five convolutions.
         groups: Groups of each convolution: one int or five.
+        kernel_size: Kernels of the five convolutions: one value or five (default: the
+            variant's 11, 5, 3, 3, 3).
+        strides: Strides of the five convolutions: one value or five (4, 1, 1, 1, 1).
+        padding: Padding of the five convolutions: one value or five.
         lrn: Local response normalization after the first two convolutions.
-        stem_kernel_size: Kernel of the first convolution (11).
-        stem_strides: Stride of the first convolution (4).
-        stem_padding: Padding of the first convolution.
+        stem_kernel_size: Kernel of the first convolution; overrides ``kernel_size`` there.
+        stem_strides: Stride of the first convolution; overrides ``strides`` there.
+        stem_padding: Padding of the first convolution; overrides ``padding`` there.
         pool_size: Max-pooling window (3: the paper's overlapping pooling).
         pool_strides: Max-pooling stride (2).
         fc_units: Hidden fully connected layers.
@@ -155,7 +162,15 @@ def alexnet(
     widths = check_units("widths", widths if widths is not None else [row[1] for row in rows])
     if len(widths) != len(rows):
         raise ValueError(f"widths must give the 5 convolutions' maps; received widths={widths!r}.")
-    layer_groups = per_stage("groups", groups if groups is not None else [r[5] for r in rows], 5)
+
+    def per_layer(argument, value, column, stem_value=None):
+        values = [row[column] for row in rows] if value is None else per_stage(argument, value, 5)
+        return (values[0] if stem_value is None else stem_value, *values[1:])
+
+    kernels = per_layer("kernel_size", kernel_size, 2, stem_kernel_size)
+    layer_strides = per_layer("strides", strides, 3, stem_strides)
+    paddings = per_layer("padding", padding, 4, stem_padding)
+    layer_groups = per_layer("groups", groups, 5)
     lrn = spec["lrn"] if lrn is None else lrn
     if not isinstance(lrn, bool):
         raise ValueError(f"lrn must be True or False; received lrn={lrn!r}.")
@@ -168,15 +183,14 @@ def alexnet(
     with naming_input_shape(args.input_shape, small_input_hint):
         inputs, x = args.model_input()
         block = 0
-        for index, (stage, _, kernel, strides, padding, _) in enumerate(rows):
-            is_stem = index == 0
-            block = 1 if is_stem or stage != rows[index - 1][0] else block + 1
+        for index, stage in enumerate(row[0] for row in rows):
+            block = 1 if index == 0 or stage != rows[index - 1][0] else block + 1
             x = conv_norm_act(
                 x,
                 widths[index],
-                stem_kernel_size if is_stem and stem_kernel_size is not None else kernel,
-                strides=stem_strides if is_stem and stem_strides is not None else strides,
-                padding=stem_padding if is_stem and stem_padding is not None else padding,
+                kernels[index],
+                strides=layer_strides[index],
+                padding=paddings[index],
                 groups=layer_groups[index],
                 norm=args.norm,
                 activation=args.activation,

@@ -47,6 +47,7 @@ def lenet5(
     input_shape: tuple = (32, 32, 1),
     filters: tuple[int, int, int] = (6, 16, 120),
     kernel_size=5,
+    strides=1,
     padding="valid",
     pool_size=2,
     fc_units: tuple[int, ...] = (84,),
@@ -84,6 +85,7 @@ def lenet5(
             ``(depth, height, width, channels)`` shapes build 1-D and 3-D networks.
         filters: Maps of C1, C3 and C5.
         kernel_size: Kernel of C1, C3, C5: one value, or one per convolution.
+        strides: Stride of C1, C3, C5 (1 in the paper): one value, or one per convolution.
         padding: Padding of C1, C3, C5 (``"valid"`` as in the paper): one value or one each.
         pool_size: Subsampling window and stride of S2 and S4.
         fc_units: Hidden fully connected layers (F6).
@@ -142,22 +144,30 @@ def lenet5(
             "for other widths."
         )
     fc_units = check_units("fc_units", fc_units)
-    kernel_sizes = per_stage("kernel_size", kernel_size, 3)
-    paddings = per_stage("padding", padding, 3)
+    # (kernel_size, strides, padding) of C1, C3 and C5
+    convs = tuple(
+        zip(
+            per_stage("kernel_size", kernel_size, 3),
+            per_stage("strides", strides, 3),
+            per_stage("padding", padding, 3),
+            strict=True,
+        )
+    )
 
     hint = " For 28x28 MNIST, pad C1: padding=(2, 'valid', 'valid')."
     with naming_input_shape(args.input_shape, hint if args.input_shape[0] == 28 else ""):
-        return _build(args, spec, filters, kernel_sizes, paddings, pool_size, fc_units)
+        return _build(args, spec, filters, convs, pool_size, fc_units)
 
 
-def _build(args, spec, filters, kernel_sizes, paddings, pool_size, fc_units) -> keras.Model:
+def _build(args, spec, filters, convs, pool_size, fc_units) -> keras.Model:
     inputs, x = args.model_input()
     for stage, (conv_name, width) in enumerate(zip(CONV_NAMES, filters, strict=True), start=1):
         x = conv_norm_act(
             x,
             width,
-            kernel_sizes[stage - 1],
-            padding=paddings[stage - 1],
+            convs[stage - 1][0],
+            strides=convs[stage - 1][1],
+            padding=convs[stage - 1][2],
             connection_table=C3_CONNECTIONS if spec["table"] and conv_name == "c3" else None,
             norm=args.norm,
             activation=args.activation,
