@@ -161,13 +161,14 @@ def lenet5(
 
 def _build(args, spec, filters, convs, pool_size, fc_units) -> keras.Model:
     inputs, x = args.model_input()
-    for stage, (conv_name, width) in enumerate(zip(CONV_NAMES, filters, strict=True), start=1):
+    layers = zip(CONV_NAMES, filters, convs, strict=True)
+    for stage, (conv_name, width, (kernel_size, strides, padding)) in enumerate(layers, start=1):
         x = conv_norm_act(
             x,
             width,
-            convs[stage - 1][0],
-            strides=convs[stage - 1][1],
-            padding=convs[stage - 1][2],
+            kernel_size,
+            strides=strides,
+            padding=padding,
             connection_table=C3_CONNECTIONS if spec["table"] and conv_name == "c3" else None,
             norm=args.norm,
             activation=args.activation,
