@@ -7,38 +7,17 @@ Example:
     (None, 10)
 """
 
-from cnnzoo.models import (
-    alexnet,
-    lenet5,
-    vgg,
-    vgg11,
-    vgg11_bn,
-    vgg13,
-    vgg13_bn,
-    vgg16,
-    vgg16_bn,
-    vgg19,
-    vgg19_bn,
-)
+from cnnzoo import models
+from cnnzoo.models import *  # noqa: F403  (the factories; models.__all__ is the list)
 from cnnzoo.registry import ModelInfo, create_model, list_models, model_info, register_model
 
 __version__ = "0.1.0"
 
 __all__ = [
+    *models.__all__,
     "ModelInfo",
-    "alexnet",
     "create_model",
-    "lenet5",
     "list_models",
     "model_info",
     "register_model",
-    "vgg",
-    "vgg11",
-    "vgg11_bn",
-    "vgg13",
-    "vgg13_bn",
-    "vgg16",
-    "vgg16_bn",
-    "vgg19",
-    "vgg19_bn",
 ]

@@ -103,3 +103,21 @@ def test_stage_outputs_are_named(name):
     stages = sorted(n for n in names if n.startswith("stage") and n.endswith("_out"))
     assert stages == [f"stage{i}_out" for i in range(1, len(stages) + 1)] and len(stages) >= 3
     assert "predictions" in names
+
+
+@pytest.mark.parametrize("name", ["lenet5", "alexnet", "vgg11"])
+def test_shared_knobs_reach_every_layer(name):
+    model = create_model(
+        name, **small_kwargs(name), kernel_regularizer=("l2", 1e-3), noise=0.1, activation="gelu"
+    )
+    # The per-map subsampling scales of LeNet-5 (s2, s4) are not kernels the knob is for.
+    kernels = [
+        layer for layer in model.layers
+        if hasattr(layer, "kernel") and layer.name not in ("s2_conv", "s4_conv")
+    ]  # fmt: skip
+    assert kernels and all(layer.kernel_regularizer is not None for layer in kernels)
+    model(_batch(model))
+    assert len(model.losses) == len(kernels)
+    assert model.get_layer("input_noise").stddev == 0.1
+    activations = [a for a in model.layers if isinstance(a, keras.layers.Activation)]
+    assert activations and all(a.activation.__name__ == "gelu" for a in activations)
