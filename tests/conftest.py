@@ -9,8 +9,9 @@ import pytest
 
 from cnnzoo import model_info
 
-# Heads shrunk for speed: the trunks are the real architectures at their smallest input.
-SMALL_HEAD = {"fc_units": (32,)}
+# Heads shrunk for speed where a family has hidden fully connected layers: the trunks are
+# the real architectures at their smallest input.
+SMALL_HEAD = {"alexnet": {"fc_units": (32,)}, "vgg": {"fc_units": (32,)}}
 
 
 def small_kwargs(name: str, channels: int | None = None, num_classes: int = 5) -> dict:
@@ -20,8 +21,7 @@ def small_kwargs(name: str, channels: int | None = None, num_classes: int = 5) -
     rank = len(info.default_input_shape) - 1
     channels = info.default_input_shape[-1] if channels is None else channels
     kwargs = {"input_shape": (size,) * rank + (channels,), "num_classes": num_classes}
-    if info.family != "lenet":
-        kwargs.update(SMALL_HEAD)
+    kwargs.update(SMALL_HEAD.get(info.family, {}))
     return kwargs
 
 

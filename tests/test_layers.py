@@ -283,9 +283,26 @@ def test_spatial_collapse_with_stride_and_dilation():
         conv_norm_act(keras.Input((4, 4, 3)), 8, 3, dilation=2, padding="valid", name="d")
 
 
-def test_same_padding_never_collapses():
-    y = conv_norm_act(keras.Input((1, 1, 3)), 8, 5, strides=4, name="s")
+def test_same_padding_keeps_a_one_pixel_input_without_stride():
+    y = conv_norm_act(keras.Input((1, 1, 3)), 8, 5, name="s")
     assert tuple(y.shape) == (None, 1, 1, 8)
+
+
+@pytest.mark.parametrize(
+    ("padding", "expected"), [("same", (1, 2)), (2, (2, 3)), (((1, 1), (1, 1)), (1, 2))]
+)
+def test_padded_stride_on_an_axis_shorter_than_the_stride_raises(padding, expected):
+    # Padding keeps one output position, but nothing is downsampled any more.
+    with pytest.raises(SpatialSizeError, match=r"layer 's_conv'.*receives height 3 and cannot "):
+        conv_norm_act(keras.Input((3, 8, 3)), 8, 3, strides=4, padding=padding, name="s")
+    y = conv_norm_act(keras.Input((4, 8, 3)), 8, 3, strides=4, padding=padding, name="s")
+    assert tuple(y.shape)[1:3] == expected
+
+
+def test_pool_takes_explicit_padding_like_keras_applications_resnet():
+    y = pool(keras.Input((112, 112, 64)), "max", 3, strides=2, padding=1, name="stem_pool")
+    assert tuple(y.shape) == (None, 56, 56, 64)
+    assert isinstance(y._keras_history.operation, keras.layers.MaxPooling2D)
 
 
 @pytest.mark.parametrize(
@@ -331,7 +348,7 @@ def test_bad_pool_kind_raises():
 
 
 def test_bad_pool_padding_raises():
-    with pytest.raises(ValueError, match=r"'same' or 'valid'.*'full'"):
+    with pytest.raises(ValueError, match=r"'same', 'valid'.*'full'"):
         pool(keras.Input((8, 8, 3)), "max", 2, padding="full", name="p")
 
 

@@ -8,7 +8,7 @@ output size first, so a too-small input fails with the arithmetic, naming the la
 from cnnzoo.layers.activations import resolve_activation, scaled_tanh
 from cnnzoo.layers.arithmetic import SpatialSizeError, output_size
 from cnnzoo.layers.connection_table import ConnectionTableConv
-from cnnzoo.layers.conv import conv_norm_act, pool
+from cnnzoo.layers.conv import conv_norm_act, norm_act, pool
 from cnnzoo.layers.head import POOLINGS, classifier_head
 from cnnzoo.layers.inputs import model_input, resolve_augmentation
 from cnnzoo.layers.lrn import LocalResponseNormalization
@@ -22,6 +22,7 @@ __all__ = [
     "classifier_head",
     "conv_norm_act",
     "model_input",
+    "norm_act",
     "output_size",
     "pool",
     "resolve_activation",

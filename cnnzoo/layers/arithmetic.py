@@ -132,16 +132,24 @@ def check_output_size(
             sizes.append(None)
             continue
         size = output_size(n, kernel[axis], strides[axis], pads[axis], dilation[axis])
-        if size <= 0:
+        # A strided layer on an axis shorter than its stride no longer downsamples: with
+        # padding it returns one position computed mostly from zeros. Deep padded networks
+        # (ResNet, GoogLeNet) would otherwise build on any input and learn nothing there.
+        if size <= 0 or n < strides[axis]:
             axis_name = AXIS_NAMES[rank][axis]
             pad_text = pads[axis] if isinstance(pads[axis], str) else f"{pads[axis]}"
+            arithmetic = describe(n, kernel[axis], strides[axis], pads[axis], dilation[axis])
+            result = (
+                f"would output {axis_name} {arithmetic}"
+                if size <= 0
+                else f"cannot downsample it by {strides[axis]}: {arithmetic} position, "
+                "computed mostly from padding"
+            )
             raise SpatialSizeError(
                 f"The input is too small: layer '{layer}' ({kind}, kernel {kernel[axis]}, "
                 f"stride {strides[axis]}, padding {pad_text}) receives {axis_name} {n} and "
-                f"would output {axis_name} "
-                f"{describe(n, kernel[axis], strides[axis], pads[axis], dilation[axis])}. "
-                "Use a larger input_shape, or smaller kernels or strides, or 'same' padding "
-                "for the layers before it."
+                f"{result}. Use a larger input_shape, or smaller kernels or strides, or "
+                "'same' padding for the layers before it."
             )
         sizes.append(size)
     return tuple(sizes)

@@ -47,6 +47,9 @@ def conv_norm_act(
     use_bias: bool | None = None,
     kernel_regularizer: keras.regularizers.Regularizer | None = None,
     kernel_initializer: str | keras.initializers.Initializer = "glorot_uniform",
+    norm_scale: bool = True,
+    norm_epsilon: float = BATCH_NORM_EPSILON,
+    norm_gamma_initializer: str = "ones",
 ):
     """Convolution, optional batch norm, optional activation: the block all families share.
 
@@ -72,6 +75,10 @@ def conv_norm_act(
             (whose beta makes it redundant); ``True``/``False`` force it.
         kernel_regularizer: Applied to the convolution kernel.
         kernel_initializer: Kernel initializer.
+        norm_scale: Whether batch norm learns a scale (gamma); keras.applications'
+            Inception v3 has none.
+        norm_epsilon: Batch-norm epsilon (1e-5 as in torchvision; Inception uses 1e-3).
+        norm_gamma_initializer: ``"zeros"`` starts a residual branch as the identity.
 
     Returns:
         The output tensor.
@@ -128,9 +135,47 @@ def conv_norm_act(
         x = ConnectionTableConv(filters, kernel, connection_table=connection_table, **common)(x)
     else:
         x = layer_class("conv", rank)(filters, kernel, groups=groups, **common)(x)
+    return norm_act(
+        x,
+        name=name,
+        norm=norm,
+        activation=activation,
+        scale=norm_scale,
+        epsilon=norm_epsilon,
+        gamma_initializer=norm_gamma_initializer,
+    )
+
+
+def norm_act(
+    x,
+    *,
+    name: str,
+    norm: str | None = "batch",
+    activation: str | Callable | None = "relu",
+    scale: bool = True,
+    epsilon: float = BATCH_NORM_EPSILON,
+    gamma_initializer: str = "ones",
+):
+    """Optional batch norm then optional activation, named ``{name}_bn`` and ``{name}_act``.
+
+    :func:`conv_norm_act` ends with it; pre-activation residual blocks (ResNet v2) call it
+    alone before their convolutions.
+
+    Example:
+        >>> import keras
+        >>> x = keras.Input((8, 8, 16))
+        >>> [layer.name for layer in keras.Model(x, norm_act(x, name="preact")).layers[1:]]
+        ['preact_bn', 'preact_act']
+    """
+    if norm not in NORMS:
+        raise ValueError(f"norm must be one of {NORMS}; received norm={norm!r}.")
     if norm == "batch":
         x = keras.layers.BatchNormalization(
-            momentum=BATCH_NORM_MOMENTUM, epsilon=BATCH_NORM_EPSILON, name=f"{name}_bn"
+            momentum=BATCH_NORM_MOMENTUM,
+            epsilon=epsilon,
+            scale=scale,
+            gamma_initializer=gamma_initializer,
+            name=f"{name}_bn",
         )(x)
     if activation is not None:
         x = keras.layers.Activation(activation, name=f"{name}_act")(x)
@@ -144,7 +189,7 @@ def pool(
     *,
     name: str,
     strides: int | Sequence[int] | None = None,
-    padding: str = "valid",
+    padding: Padding = "valid",
 ):
     """Max or average pooling whose dimension follows the input, with the size check.
 
@@ -154,7 +199,9 @@ def pool(
         pool_size: Window, an int or one per spatial axis.
         name: Layer name.
         strides: Defaults to ``pool_size`` (non-overlapping windows).
-        padding: ``"valid"`` or ``"same"``.
+        padding: ``"valid"``, ``"same"``, or explicit zero padding as in
+            :func:`conv_norm_act` (a ``{name}_pad`` layer, as keras.applications' ResNet
+            pads before its stem pooling; zeros are neutral after a ReLU).
 
     Returns:
         The pooled tensor.
@@ -163,12 +210,14 @@ def pool(
         >>> import keras
         >>> tuple(pool(keras.Input((55, 55, 96)), "max", 3, strides=2, name="p").shape)
         (None, 27, 27, 96)
+        >>> tuple(pool(keras.Input((112, 112, 64)), "max", 3, strides=2, padding=1,
+        ...            name="stem_pool").shape)
+        (None, 56, 56, 64)
     """
     if kind not in ("max", "avg"):
         raise ValueError(f"pool kind must be 'max' or 'avg'; received {kind!r} ({name}).")
-    if padding not in ("same", "valid"):
-        raise ValueError(f"pool padding must be 'same' or 'valid'; received {padding!r} ({name}).")
     rank = spatial_rank(x)
+    keras_padding, pads = _resolve_padding(padding, rank)
     window = as_tuple(pool_size, rank, "pool_size")
     steps = window if strides is None else as_tuple(strides, rank, "pool_strides")
     check_output_size(
@@ -177,7 +226,9 @@ def pool(
         kind=f"{'max' if kind == 'max' else 'average'} pooling",
         kernel=window,
         strides=steps,
-        padding=padding,
+        padding=pads if pads is not None else keras_padding,
     )
+    if pads is not None:
+        x = layer_class("zero_pad", rank)(pads if rank > 1 else pads[0], name=f"{name}_pad")(x)
     layer = layer_class(f"{kind}_pool", rank)
-    return layer(pool_size=window, strides=steps, padding=padding, name=name)(x)
+    return layer(pool_size=window, strides=steps, padding=keras_padding, name=name)(x)
