@@ -8,6 +8,7 @@ Example:
 """
 
 from cnnzoo import models
+from cnnzoo.compute import count_macs
 from cnnzoo.models import *  # noqa: F403  (the factories; models.__all__ is the list)
 from cnnzoo.registry import ModelInfo, create_model, list_models, model_info, register_model
 
@@ -16,6 +17,7 @@ __version__ = "0.1.0"
 __all__ = [
     *models.__all__,
     "ModelInfo",
+    "count_macs",
     "create_model",
     "list_models",
     "model_info",

@@ -9,7 +9,8 @@ import keras
 import numpy as np
 import pytest
 
-from cnnzoo import alexnet, create_model, lenet5, model_info, vgg11
+from cnnzoo import alexnet, count_macs, create_model, lenet5, model_info, vgg11
+from cnnzoo.compute import layer_macs
 
 KERAS_APPLICATIONS_COUNT_PARAMS = {"vgg16": 138_357_544, "vgg19": 143_667_240}
 TORCHVISION_NUM_PARAMS = {
@@ -183,3 +184,24 @@ def test_lenet5_strides_per_convolution():
     assert model.get_layer("c1_conv").strides == (2, 2)
     assert model.get_layer("c1_conv").output.shape == (None, 30, 30, 6)
     assert model.get_layer("c3_conv").strides == (1, 1)
+
+
+# torchvision's published compute, in multiply-accumulates (its ``_ops`` are GMACs).
+TORCHVISION_GMACS = {"alexnet_single_tower": 0.714, "vgg16": 15.47}
+
+
+@pytest.mark.parametrize("name", sorted(TORCHVISION_GMACS))
+def test_macs_match_torchvision(name):
+    assert count_macs(create_model(name)) / 1e9 == pytest.approx(TORCHVISION_GMACS[name], rel=2e-3)
+
+
+def test_macs_count_only_the_connected_kernels_of_lenet5_c3():
+    model = lenet5()
+    # C3: 60 connected 5x5 kernels at 10x10 positions, against 96 for a full convolution.
+    assert layer_macs(model.get_layer("c3_conv")) == 60 * 25 * 100
+    assert layer_macs(lenet5(variant="modern").get_layer("c3_conv")) == 96 * 25 * 100
+
+
+def test_macs_need_a_fixed_input_size():
+    with pytest.raises(ValueError, match=r"count_macs needs a fixed input size.*None, None"):
+        count_macs(lenet5(input_shape=(None, None, 1), pooling="avg"))
