@@ -7,11 +7,28 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import keras
 import pytest
 
-from cnnzoo import model_info
+from cnnzoo import list_models, model_info
 
 # Heads shrunk for speed where a family has hidden fully connected layers: the trunks are
 # the real architectures at their smallest input.
 SMALL_HEAD = {"alexnet": {"fc_units": (32,)}, "vgg": {"fc_units": (32,)}}
+
+
+# Registered models that differ from a smaller registered sibling only in how many times the
+# same blocks repeat. The per-model checks that cost seconds per layer (save and reload,
+# JSON, other backends, minimum sizes) run on the sibling; every model keeps its parameter
+# count and one training step (tests/test_models.py).
+DEEPER_TWINS = {
+    "resnet101": "resnet50",
+    "resnet152": "resnet50",
+    "resnet101v2": "resnet50v2",
+    "resnet152v2": "resnet50v2",
+    "resnet32": "resnet20",
+    "resnet44": "resnet20",
+    "resnet56": "resnet20",
+    "resnet110": "resnet20",
+}
+REPRESENTATIVE_MODELS = [name for name in list_models() if name not in DEEPER_TWINS]
 
 
 def small_kwargs(name: str, channels: int | None = None, num_classes: int = 5) -> dict:

@@ -13,6 +13,19 @@ EXPECTED_NAMES = [
     "alexnet_single_tower",
     "lenet5",
     "lenet5_modern",
+    "resnet18",
+    "resnet20",
+    "resnet32",
+    "resnet34",
+    "resnet44",
+    "resnet50",
+    "resnet50v2",
+    "resnet56",
+    "resnet101",
+    "resnet101v2",
+    "resnet110",
+    "resnet152",
+    "resnet152v2",
     "vgg11",
     "vgg11_bn",
     "vgg13",
@@ -39,7 +52,9 @@ def test_list_models_all_sorted():
         ("alexnet*", ["alexnet", "alexnet_single_tower"]),
         ("lenet?", ["lenet5"]),
         ("vgg??", ["vgg11", "vgg13", "vgg16", "vgg19"]),
-        ("resnet*", []),
+        ("resnet*v2", ["resnet101v2", "resnet152v2", "resnet50v2"]),
+        ("resnet1??", ["resnet101", "resnet110", "resnet152"]),
+        ("densenet*", []),
         ("VGG16", []),  # case-sensitive
         ("", []),
     ],
@@ -125,7 +140,7 @@ def test_model_info_is_filled(name):
     info = cnnzoo.model_info(name)
     assert isinstance(info, cnnzoo.ModelInfo)
     assert info.name == name
-    assert info.family in ("lenet", "alexnet", "vgg")
+    assert info.family in ("lenet", "alexnet", "vgg", "resnet")
     assert name.startswith(info.family)
     assert isinstance(info.paper, str) and len(info.paper) > 20
     assert isinstance(info.year, int) and 1990 < info.year < 2030

@@ -8,6 +8,7 @@ import re
 
 import keras
 import pytest
+from conftest import REPRESENTATIVE_MODELS
 
 import cnnzoo
 from cnnzoo.layers import SpatialSizeError
@@ -299,7 +300,7 @@ def square(info, size):
     return (size,) * (len(info.default_input_shape) - 1) + (info.default_input_shape[-1],)
 
 
-@pytest.mark.parametrize("name", cnnzoo.list_models())
+@pytest.mark.parametrize("name", REPRESENTATIVE_MODELS)
 def test_builds_at_min_input_size(name):
     info = cnnzoo.model_info(name)
     model = cnnzoo.create_model(
@@ -311,7 +312,7 @@ def test_builds_at_min_input_size(name):
     assert tuple(trunk_out.output.shape[1:-1]) == (1, 1)
 
 
-@pytest.mark.parametrize("name", cnnzoo.list_models())
+@pytest.mark.parametrize("name", REPRESENTATIVE_MODELS)
 def test_raises_below_min_input_size(name):
     info = cnnzoo.model_info(name)
     shape = square(info, info.min_input_size - 1)

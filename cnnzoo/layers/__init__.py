@@ -7,24 +7,36 @@ output size first, so a too-small input fails with the arithmetic, naming the la
 
 from cnnzoo.layers.activations import resolve_activation, scaled_tanh
 from cnnzoo.layers.arithmetic import SpatialSizeError, output_size
+from cnnzoo.layers.channel_padding import ChannelPadding
 from cnnzoo.layers.connection_table import ConnectionTableConv
 from cnnzoo.layers.conv import conv_norm_act, norm_act, pool
 from cnnzoo.layers.head import POOLINGS, classifier_head
 from cnnzoo.layers.inputs import model_input, resolve_augmentation
 from cnnzoo.layers.lrn import LocalResponseNormalization
 from cnnzoo.layers.regularizers import resolve_regularizer
+from cnnzoo.layers.residual import (
+    basic_block,
+    bottleneck_block,
+    preact_basic_block,
+    preact_bottleneck_block,
+)
 
 __all__ = [
     "POOLINGS",
+    "ChannelPadding",
     "ConnectionTableConv",
     "LocalResponseNormalization",
     "SpatialSizeError",
+    "basic_block",
+    "bottleneck_block",
     "classifier_head",
     "conv_norm_act",
     "model_input",
     "norm_act",
     "output_size",
     "pool",
+    "preact_basic_block",
+    "preact_bottleneck_block",
     "resolve_activation",
     "resolve_augmentation",
     "resolve_regularizer",

@@ -2,6 +2,23 @@
 
 from cnnzoo.models.alexnet import alexnet
 from cnnzoo.models.lenet import lenet5
+from cnnzoo.models.resnet import (
+    cifar_resnet,
+    resnet,
+    resnet18,
+    resnet20,
+    resnet32,
+    resnet34,
+    resnet44,
+    resnet50,
+    resnet50v2,
+    resnet56,
+    resnet101,
+    resnet101v2,
+    resnet110,
+    resnet152,
+    resnet152v2,
+)
 from cnnzoo.models.vgg import (
     vgg,
     vgg11,
@@ -16,7 +33,22 @@ from cnnzoo.models.vgg import (
 
 __all__ = [
     "alexnet",
+    "cifar_resnet",
     "lenet5",
+    "resnet",
+    "resnet18",
+    "resnet20",
+    "resnet32",
+    "resnet34",
+    "resnet44",
+    "resnet50",
+    "resnet50v2",
+    "resnet56",
+    "resnet101",
+    "resnet101v2",
+    "resnet110",
+    "resnet152",
+    "resnet152v2",
     "vgg",
     "vgg11",
     "vgg11_bn",

@@ -1,0 +1,421 @@
+"""ResNet (He et al. 2015): ResNet-18 to -152, the pre-activation v2, and the CIFAR-10 nets."""
+
+from __future__ import annotations
+
+import math
+
+import keras
+
+from cnnzoo.layers import conv_norm_act, norm_act, pool
+from cnnzoo.layers.residual import (
+    SHORTCUTS,
+    basic_block,
+    bottleneck_block,
+    preact_basic_block,
+    preact_bottleneck_block,
+)
+from cnnzoo.models.common_args import (
+    check_choice,
+    check_rate,
+    check_units,
+    common_args,
+    keyword_checked,
+    naming_input_shape,
+    per_stage,
+)
+from cnnzoo.registry import register_model
+
+PAPER = "He, Zhang, Ren, Sun. Deep Residual Learning for Image Recognition. arXiv:1512.03385, 2015"
+PAPER_V2 = (
+    "He, Zhang, Ren, Sun. Identity Mappings in Deep Residual Networks. arXiv:1603.05027, 2016"
+)
+
+# The paper's Table 1: block type and blocks per stage (conv2_x to conv5_x).
+DEPTHS = {
+    18: ("basic", (2, 2, 2, 2)),
+    34: ("basic", (3, 4, 6, 3)),
+    50: ("bottleneck", (3, 4, 6, 3)),
+    101: ("bottleneck", (3, 4, 23, 3)),
+    152: ("bottleneck", (3, 8, 36, 3)),
+}
+WIDTHS = (64, 128, 256, 512)
+CIFAR_WIDTHS = (16, 32, 64)  # section 4.2
+
+# Where the variants differ. All three have the same weights shapes per block except the
+# biases; the stride position changes the function (and the compute), not the count.
+VARIANTS = {
+    # keras.applications ResNet50/101/152: every convolution has a bias (redundant before
+    # batch norm), and a bottleneck's first 1x1 convolution takes the stride, as in the paper.
+    "v1": dict(preact=False, use_bias=True, stride_on="1x1"),
+    # torchvision's "ResNet V1.5": no bias before batch norm, stride on the 3x3 convolution
+    # (about 0.5% better top-1 on ImageNet, at 4.1 instead of 3.9 GMACs for ResNet-50).
+    "v1.5": dict(preact=False, use_bias=None, stride_on="3x3"),
+    # He et al. 2016 pre-activation, as keras.applications ResNet50V2/101V2/152V2.
+    "v2": dict(preact=True, use_bias=None, stride_on="3x3"),
+}
+BLOCKS = {
+    (False, "basic"): basic_block,
+    (False, "bottleneck"): bottleneck_block,
+    (True, "basic"): preact_basic_block,
+    (True, "bottleneck"): preact_bottleneck_block,
+}
+STEMS = ("imagenet", "cifar")
+
+
+def _stem(x, stem, width, variant, args):
+    """ImageNet: 7x7/2 convolution and 3x3/2 max pooling (/4); CIFAR: one 3x3 convolution."""
+    spec = VARIANTS[variant]
+    # A pre-activation network's first block normalizes its input itself.
+    norm, activation = (None, None) if spec["preact"] else (args.norm, args.activation)
+    if stem == "imagenet":
+        kernel, strides, padding = 7, 2, 3  # symmetric 3-pixel padding, as both references
+    else:
+        kernel, strides, padding = 3, 1, "same"
+    x = conv_norm_act(
+        x, width, kernel, strides=strides, padding=padding, norm=norm, activation=activation,
+        use_bias=spec["use_bias"], kernel_regularizer=args.kernel_regularizer,
+        kernel_initializer="he_normal", name="stem",
+    )  # fmt: skip
+    if stem == "imagenet":
+        x = pool(x, "max", 3, strides=2, padding=1, name="stem_pool")
+    return x
+
+
+def _downsampling_hint(stem, stage_strides):
+    total = (4 if stem == "imagenet" else 1) * math.prod(
+        s if isinstance(s, int) else max(s) for s in stage_strides
+    )
+    hint = f" stem={stem!r} with stage strides {tuple(stage_strides)} downsamples by {total}."
+    if stem == "imagenet":
+        hint += " For small images such as 32x32, use stem='cifar'."
+    return hint
+
+
+@keyword_checked
+def resnet(
+    depth: int | None = 50,
+    *,
+    variant: str = "v1.5",
+    stem: str = "imagenet",
+    num_classes: int = 1000,
+    input_shape: tuple = (224, 224, 3),
+    block: str | None = None,
+    depths: tuple[int, ...] | None = None,
+    widths: tuple[int, ...] = WIDTHS,
+    strides=None,
+    width: float = 1.0,
+    stem_width: int = 64,
+    shortcut: str = "projection",
+    zero_init_residual: bool = False,
+    drop_path_rate: float = 0.0,
+    include_top: bool = True,
+    pooling: str | None = None,
+    classifier_activation="softmax",
+    dropout: float = 0.0,
+    name: str | None = None,
+    activation="relu",
+    norm: str | None = "batch",
+    kernel_regularizer=None,
+    noise: float | None = None,
+    augmentation=None,
+) -> keras.Model:
+    """A residual network from the paper's Table 1; ``resnet18`` ... ``resnet152v2`` and
+    :func:`cifar_resnet` call this.
+
+    The default ``variant="v1.5"`` is the one most users train today and compare against:
+    torchvision's ResNet (timm's default too), whose trainable counts it matches; it is
+    slightly more accurate than the paper's layout because the 3x3 convolution, not the
+    first 1x1, downsamples. ``"v1"`` is keras.applications' ResNet50/101/152 (same
+    ``count_params()``), ``"v2"`` the pre-activation network of He et al. 2016
+    (keras.applications' ResNet50V2/101V2/152V2, same ``count_params()``).
+
+    Layer names: ``stem_conv`` (``_pad``, ``_bn``, ``_act``), ``stem_pool``; then stage
+    ``i`` (1 to 4: the paper's conv2_x to conv5_x, torchvision's layer1 to layer4), block
+    ``j``: ``stage{i}_block{j}_1_conv`` ..., ``stage{i}_block{j}_out`` (see
+    :mod:`cnnzoo.layers.residual`); ``post_bn``/``post_act`` (v2 only) and ``stage{i}_out``;
+    then ``head_avg_pool`` and ``predictions``.
+
+    Args:
+        depth: 18, 34, 50, 101 or 152; ``None`` to give ``block`` and ``depths`` yourself.
+        variant: ``"v1.5"``, ``"v1"`` or ``"v2"`` (see above).
+        stem: ``"imagenet"`` (7x7/2 convolution, 3x3/2 max pooling) or ``"cifar"`` (one
+            3x3/1 convolution, no pooling: for 32x32 inputs).
+        num_classes: Number of outputs.
+        input_shape: Channels-last shape; 1-D and 3-D shapes build 1-D and 3-D networks.
+        block: ``"basic"`` or ``"bottleneck"``; overrides the depth's block type.
+        depths: Blocks per stage; overrides the depth's.
+        widths: Base width per stage (a bottleneck outputs 4 times it).
+        strides: Stride of each stage's first block: one value or one per stage
+            (default 1, then 2).
+        width: Multiplier of ``widths`` (wide ResNets, Zagoruyko and Komodakis 2016).
+        stem_width: Filters of the stem convolution.
+        shortcut: ``"projection"`` (1x1 convolution where the shape changes, the paper's
+            option B) or ``"zero_pad"`` (parameter-free identity with zero channels,
+            option A).
+        zero_init_residual: Start each block's last batch-norm scale at zero (v2: its last
+            kernel), so every block starts as the identity (Goyal et al. 2017).
+        drop_path_rate: Stochastic depth (Huang et al. 2016): the rate of the last block,
+            linearly less for earlier blocks (``rate * k / blocks`` for block ``k``).
+        include_top: Whether to add ``predictions``.
+        pooling: ``None``, ``"avg"`` (the default with the top), ``"max"`` or ``"flatten"``.
+        classifier_activation: Activation of ``predictions``.
+        dropout: Dropout before ``predictions`` (none in the paper).
+        name: Model name (default ``resnet{depth}``, ``resnet{depth}v2`` or
+            ``resnet{depth}_v1``).
+        activation: Activation of every layer.
+        norm: ``"batch"`` or ``None``.
+        kernel_regularizer: ``"l2"``, ``("l2", 1e-4)`` (the paper's weight decay), ...
+        noise: Standard deviation of Gaussian input noise in training.
+        augmentation: Keras preprocessing layers applied to the input in training.
+
+    Returns:
+        A ``keras.Model``.
+
+    Raises:
+        ValueError: For a bad argument or an input too small for the downsampling.
+
+    Example:
+        >>> model = resnet(18, input_shape=(64, 64, 3), num_classes=10)
+        >>> [model.get_layer(f"stage{i}_out").output.shape[1] for i in range(1, 5)]
+        [16, 8, 4, 2]
+    """
+    check_choice("variant", variant, tuple(VARIANTS))
+    check_choice("stem", stem, STEMS)
+    check_choice("shortcut", shortcut, SHORTCUTS)
+    if depth is None:
+        if block is None or depths is None:
+            raise ValueError("resnet(depth=None) needs both block and depths.")
+        default_name = "resnet"
+    elif depth not in DEPTHS:
+        raise ValueError(
+            f"depth must be one of {tuple(DEPTHS)} (the paper's Table 1), or None with "
+            f"block and depths; received depth={depth!r}. For the CIFAR-10 networks "
+            "(6n+2 layers: 20, 32, 44, 56, 110) use cifar_resnet(depth)."
+        )
+    else:
+        default_name = f"resnet{depth}" + {"v1": "_v1", "v1.5": "", "v2": "v2"}[variant]
+        block = DEPTHS[depth][0] if block is None else block
+        depths = DEPTHS[depth][1] if depths is None else depths
+    check_choice("block", block, ("basic", "bottleneck"))
+    args = common_args(
+        num_classes=num_classes,
+        input_shape=input_shape,
+        include_top=include_top,
+        pooling=pooling,
+        classifier_activation=classifier_activation,
+        dropout=dropout,
+        name=default_name if name is None else name,
+        activation=activation,
+        norm=norm,
+        kernel_regularizer=kernel_regularizer,
+        noise=noise,
+        augmentation=augmentation,
+        head_pooling="avg",
+    )
+    depths = check_units("depths", depths)
+    widths = check_units("widths", widths)
+    if len(widths) != len(depths):
+        raise ValueError(
+            f"widths must give one width per stage ({len(depths)} stages); "
+            f"received widths={widths!r}."
+        )
+    stages = len(depths)
+    stage_strides = per_stage(
+        "strides", (1,) + (2,) * (stages - 1) if strides is None else strides, stages
+    )
+    if not isinstance(width, (int, float)) or isinstance(width, bool) or width <= 0:
+        raise ValueError(f"width must be a positive number; received width={width!r}.")
+    if not isinstance(zero_init_residual, bool):
+        raise ValueError(
+            f"zero_init_residual must be True or False; received "
+            f"zero_init_residual={zero_init_residual!r}."
+        )
+    drop_path_rate = check_rate("drop_path_rate", drop_path_rate)
+    spec = VARIANTS[variant]
+    block_fn = BLOCKS[spec["preact"], block]
+    block_options = dict(
+        shortcut=shortcut,
+        norm=args.norm,
+        activation=args.activation,
+        use_bias=spec["use_bias"],
+        kernel_regularizer=args.kernel_regularizer,
+        zero_init_residual=zero_init_residual,
+    )
+    if block == "bottleneck" and not spec["preact"]:
+        block_options["stride_on"] = spec["stride_on"]
+    total_blocks = sum(depths)
+
+    with naming_input_shape(args.input_shape, _downsampling_hint(stem, stage_strides)):
+        inputs, x = args.model_input()
+        x = _stem(x, stem, stem_width, variant, args)
+        index = 0
+        for stage, (blocks, stage_width) in enumerate(zip(depths, widths, strict=True), start=1):
+            for j in range(1, blocks + 1):
+                index += 1
+                x = block_fn(
+                    x,
+                    max(1, round(stage_width * width)),
+                    strides=stage_strides[stage - 1] if j == 1 else 1,
+                    drop_path_rate=drop_path_rate * index / total_blocks,
+                    name=f"stage{stage}_block{j}",
+                    **block_options,
+                )
+            if spec["preact"] and stage == stages:
+                # Pre-activation leaves the last sum un-normalized; keras.applications' post_bn.
+                x = norm_act(x, norm=args.norm, activation=args.activation, name="post")
+            x = keras.layers.Identity(name=f"stage{stage}_out")(x)
+        return args.finish(inputs, x, ())
+
+
+def cifar_resnet(depth: int = 20, **kwargs) -> keras.Model:
+    """The CIFAR-10 networks of the paper's section 4.2: ``6n + 2`` layers.
+
+    A 3x3 convolution with 16 filters, three stages of ``n`` basic blocks with 16, 32 and
+    64 filters (strides 1, 2, 2; feature maps 32, 16, 8), global average pooling and a
+    10-way classifier; shortcuts are parameter-free (option A). ResNet-20/32/44/56/110 have
+    0.27M, 0.46M, 0.66M, 0.85M and 1.7M parameters (the paper's Table 6). Every argument of
+    :func:`resnet` may override these settings (``variant="v2"`` gives the pre-activation
+    CIFAR networks of He et al. 2016).
+
+    Args:
+        depth: Layers, ``6n + 2`` (20, 32, 44, 56, 110, 1202, ...).
+        **kwargs: Arguments of :func:`resnet`.
+
+    Returns:
+        A ``keras.Model``.
+
+    Raises:
+        ValueError: If ``depth`` is not of the form ``6n + 2``, or for a bad argument.
+
+    Example:
+        >>> model = cifar_resnet(20)
+        >>> model.get_layer("stage3_out").output.shape
+        (None, 8, 8, 64)
+        >>> round(sum(w.numpy().size for w in model.trainable_weights) / 1e6, 2)
+        0.27
+    """
+    if not isinstance(depth, int) or isinstance(depth, bool) or depth < 8 or (depth - 2) % 6:
+        raise ValueError(
+            f"depth must be 6n + 2 for a positive n (20, 32, 44, 56, 110, ...); "
+            f"received depth={depth!r}."
+        )
+    n = (depth - 2) // 6
+    defaults = dict(
+        block="basic",
+        depths=(n, n, n),
+        widths=CIFAR_WIDTHS,
+        stem="cifar",
+        stem_width=16,
+        shortcut="zero_pad",
+        num_classes=10,
+        input_shape=(32, 32, 3),
+        name=f"resnet{depth}",
+    )
+    return resnet(None, **{**defaults, **kwargs})
+
+
+def _factory(depth: int, variant: str | None = None):
+    cifar = depth not in DEPTHS
+    suffix = "v2" if variant == "v2" else ""
+    name = f"resnet{depth}{suffix}"
+    extra = {} if variant is None else {"variant": variant}
+
+    def factory(**kwargs) -> keras.Model:
+        if cifar:
+            return cifar_resnet(depth, **kwargs)
+        return resnet(depth, **{**extra, **kwargs})
+
+    factory.__name__ = factory.__qualname__ = name
+    if cifar:
+        summary = f"ResNet-{depth} for CIFAR-10 (section 4.2). See :func:`cifar_resnet`."
+        example = f">>> {name}().output_shape\n        (None, 10)"
+    else:
+        block, depths = DEPTHS[depth]
+        form = "pre-activation (v2)" if variant == "v2" else "v1.5 by default"
+        summary = f"ResNet-{depth}: {block} blocks {depths}, {form}. See :func:`resnet`."
+        channels = 512 * (4 if block == "bottleneck" else 1)
+        example = (
+            f">>> {name}(input_shape=(32, 32, 3), include_top=False).output_shape\n"
+            f"        (None, 1, 1, {channels})"
+        )
+    factory.__doc__ = f"{summary}\n\n    Example:\n        {example}\n"
+    return factory
+
+
+resnet18 = _factory(18)
+resnet34 = _factory(34)
+resnet50 = _factory(50)
+resnet101 = _factory(101)
+resnet152 = _factory(152)
+resnet50v2 = _factory(50, "v2")
+resnet101v2 = _factory(101, "v2")
+resnet152v2 = _factory(152, "v2")
+resnet20 = _factory(20)
+resnet32 = _factory(32)
+resnet44 = _factory(44)
+resnet56 = _factory(56)
+resnet110 = _factory(110)
+
+# torchvision num_params (trainable: no batch-norm moving statistics).
+_TORCHVISION = {18: 11689512, 34: 21797672, 50: 25557032, 101: 44549160, 152: 60192808}
+# keras.applications ResNet50V2/101V2/152V2 count_params().
+_KERAS_V2 = {50: 25613800, 101: 44675560, 152: 60380648}
+# The paper's Table 6, in millions, to the precision shown there.
+CIFAR_PAPER_MILLIONS = {20: 0.27, 32: 0.46, 44: 0.66, 56: 0.85, 110: 1.7}
+_NOTES = {
+    "v1.5": (
+        "Variant v1.5 (torchvision): no convolution bias before batch norm, and the 3x3 "
+        "convolution of a bottleneck takes the stride (the paper strides the first 1x1; "
+        "variant='v1' does, as keras.applications). Projection shortcuts (option B) only "
+        "where the shape changes; He-normal initialization."
+    ),
+    "v2": (
+        "Pre-activation blocks (He et al. 2016) as keras.applications' ResNet*V2, with the "
+        "stride on the first block of each stage as in the paper (keras.applications strides "
+        "the last block of stages 1-3; same weights, different sampling)."
+    ),
+}
+
+for _depth in DEPTHS:
+    register_model(
+        f"resnet{_depth}",
+        globals()[f"resnet{_depth}"],
+        family="resnet",
+        paper=PAPER,
+        year=2015,
+        default_input_shape=(224, 224, 3),
+        min_input_size=17,
+        reference_params=_TORCHVISION[_depth],
+        reference_source="torchvision num_params (compare with trainable parameters)",
+        notes=_NOTES["v1.5"],
+    )
+for _depth in _KERAS_V2:
+    register_model(
+        f"resnet{_depth}v2",
+        globals()[f"resnet{_depth}v2"],
+        family="resnet",
+        paper=PAPER_V2,
+        year=2016,
+        default_input_shape=(224, 224, 3),
+        min_input_size=17,
+        reference_params=_KERAS_V2[_depth],
+        reference_source="keras.applications count_params()",
+        notes=_NOTES["v2"],
+    )
+for _depth, _millions in CIFAR_PAPER_MILLIONS.items():
+    register_model(
+        f"resnet{_depth}",
+        globals()[f"resnet{_depth}"],
+        family="resnet",
+        paper=PAPER,
+        year=2015,
+        default_input_shape=(32, 32, 3),
+        min_input_size=3,
+        reference_params=None,
+        reference_source=f"the paper's Table 6: {_millions}M parameters",
+        notes=(
+            "CIFAR-10 network of section 4.2: 3x3 stem with 16 filters, stages of 16/32/64 "
+            "filters, option A (zero-padded identity) shortcuts, 10 classes. Batch norm "
+            "with learned scale and offset; no convolution biases."
+        ),
+    )
