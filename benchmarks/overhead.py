@@ -1,10 +1,10 @@
 """Does cnnzoo cost anything over plain Keras? Training throughput, measured in one run.
 
-Each cnnzoo model is timed against a hand-written (LeNet-5) or keras.applications (VGG16)
-twin with the same layers, on the same data, in the same process; the script prints images
+Each cnnzoo model is timed against a hand-written (LeNet-5) or keras.applications (VGG16,
+ResNet50) twin with the same layers, on the same data, in the same process; the script prints images
 per second for both and the ratio (1.00 means no overhead; above 1 is faster).
 
-    .venv/bin/python benchmarks/overhead.py [--repeats 3]
+    .venv/bin/python benchmarks/overhead.py [--repeats 3] [--only ResNet]
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import keras
 import numpy as np
 
-from cnnzoo import lenet5, vgg16
+from cnnzoo import lenet5, resnet50, vgg16
 from cnnzoo.data import load_sample
 
 
@@ -51,6 +51,17 @@ def zoo_vgg16() -> keras.Model:
     return vgg16(input_shape=(32, 32, 3), num_classes=10, pooling="avg", fc_units=())
 
 
+def plain_resnet50() -> keras.Model:
+    return keras.applications.ResNet50(
+        weights=None, input_shape=(64, 64, 3), classes=10, classifier_activation="softmax"
+    )
+
+
+def zoo_resnet50() -> keras.Model:
+    # keras.applications' layout: convolution biases, stride on the first 1x1.
+    return resnet50(variant="v1", input_shape=(64, 64, 3), num_classes=10)
+
+
 def images_per_second(build, x, y, *, batch_size: int, epochs: int) -> float:
     keras.utils.set_random_seed(0)
     model = build()
@@ -64,6 +75,7 @@ def images_per_second(build, x, y, *, batch_size: int, epochs: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3, help="timed runs per model (best kept)")
+    parser.add_argument("--only", default="", help="run the cases whose label contains this")
     args = parser.parse_args()
     digits = load_sample("mnist").train
     rng = np.random.default_rng(0)
@@ -79,9 +91,20 @@ def main() -> None:
             16,
             2,
         ),
+        (
+            "ResNet50 (v1), 64x64, batch 16",
+            plain_resnet50,
+            zoo_resnet50,
+            colour[:128, :, :, :].repeat(2, axis=1).repeat(2, axis=2),
+            rng.integers(0, 10, 128),
+            16,
+            2,
+        ),
     ]
     print(f"{'model':45s} {'plain img/s':>12s} {'cnnzoo img/s':>13s} {'ratio':>7s}")
     for label, plain, zoo, x, y, batch, epochs in cases:
+        if args.only not in label:
+            continue
         # Interleave the two so that machine noise hits both alike; keep each one's best.
         plain_best = zoo_best = 0.0
         for _ in range(args.repeats):
