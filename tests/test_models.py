@@ -107,7 +107,9 @@ def test_stage_outputs_are_named(name):
     assert "predictions" in names
 
 
-@pytest.mark.parametrize("name", ["lenet5", "alexnet", "vgg11", "resnet18", "resnet50v2", "resnet20"])
+@pytest.mark.parametrize(
+    "name", ["lenet5", "alexnet", "vgg11", "resnet18", "resnet50v2", "resnet20"]
+)
 def test_shared_knobs_reach_every_layer(name):
     model = create_model(
         name, **small_kwargs(name), kernel_regularizer=("l2", 1e-3), noise=0.1, activation="gelu"

@@ -11,6 +11,9 @@ from cnnzoo import registry
 EXPECTED_NAMES = [
     "alexnet",
     "alexnet_single_tower",
+    "googlenet",
+    "googlenet_bn",
+    "inception_v3",
     "lenet5",
     "lenet5_modern",
     "resnet18",
@@ -140,7 +143,7 @@ def test_model_info_is_filled(name):
     info = cnnzoo.model_info(name)
     assert isinstance(info, cnnzoo.ModelInfo)
     assert info.name == name
-    assert info.family in ("lenet", "alexnet", "vgg", "resnet")
+    assert info.family in ("lenet", "alexnet", "vgg", "resnet", "googlenet", "inception")
     assert name.startswith(info.family)
     assert isinstance(info.paper, str) and len(info.paper) > 20
     assert isinstance(info.year, int) and 1990 < info.year < 2030

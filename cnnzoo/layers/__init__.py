@@ -11,6 +11,7 @@ from cnnzoo.layers.channel_padding import ChannelPadding
 from cnnzoo.layers.connection_table import ConnectionTableConv
 from cnnzoo.layers.conv import conv_norm_act, norm_act, pool
 from cnnzoo.layers.head import POOLINGS, classifier_head
+from cnnzoo.layers.inception import inception_module
 from cnnzoo.layers.inputs import model_input, resolve_augmentation
 from cnnzoo.layers.lrn import LocalResponseNormalization
 from cnnzoo.layers.regularizers import resolve_regularizer
@@ -31,6 +32,7 @@ __all__ = [
     "bottleneck_block",
     "classifier_head",
     "conv_norm_act",
+    "inception_module",
     "model_input",
     "norm_act",
     "output_size",

@@ -1,6 +1,9 @@
 """The model families; importing this package registers every model."""
 
 from cnnzoo.models.alexnet import alexnet
+from cnnzoo.models.auxiliary import compile_with_auxiliary_heads, without_auxiliary_heads
+from cnnzoo.models.googlenet import googlenet
+from cnnzoo.models.inception_v3 import inception_v3
 from cnnzoo.models.lenet import lenet5
 from cnnzoo.models.resnet import (
     cifar_resnet,
@@ -34,6 +37,9 @@ from cnnzoo.models.vgg import (
 __all__ = [
     "alexnet",
     "cifar_resnet",
+    "compile_with_auxiliary_heads",
+    "googlenet",
+    "inception_v3",
     "lenet5",
     "resnet",
     "resnet18",
@@ -58,4 +64,5 @@ __all__ = [
     "vgg16_bn",
     "vgg19",
     "vgg19_bn",
+    "without_auxiliary_heads",
 ]
