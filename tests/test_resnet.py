@@ -137,6 +137,8 @@ def test_default_variant_and_names():
     assert resnet(18, input_shape=(32, 32, 3)).name == "resnet18"
     assert resnet(50, variant="v2", input_shape=(32, 32, 3)).name == "resnet50v2"
     assert resnet(50, variant="v1", input_shape=(32, 32, 3)).name == "resnet50_v1"
+    assert cifar_resnet(32, name=None).name == "resnet32"
+    assert create_model("resnet56", name="mine").name == "mine"
     assert "v1.5" in model_info("resnet50").notes and "keras" in model_info("resnet50v2").notes
 
 

@@ -309,8 +309,8 @@ def cifar_resnet(depth: int = 20, **kwargs) -> keras.Model:
         shortcut="zero_pad",
         num_classes=10,
         input_shape=(32, 32, 3),
-        name=f"resnet{depth}",
     )
+    kwargs["name"] = kwargs.get("name") or f"resnet{depth}"  # name=None: the default name
     return resnet(None, **{**defaults, **kwargs})
 
 
@@ -376,10 +376,14 @@ _NOTES = {
     ),
 }
 
-for _depth in DEPTHS:
+_IMAGENET = {18: resnet18, 34: resnet34, 50: resnet50, 101: resnet101, 152: resnet152}
+_IMAGENET_V2 = {50: resnet50v2, 101: resnet101v2, 152: resnet152v2}
+_CIFAR = {20: resnet20, 32: resnet32, 44: resnet44, 56: resnet56, 110: resnet110}
+
+for _depth, _factory_function in _IMAGENET.items():
     register_model(
         f"resnet{_depth}",
-        globals()[f"resnet{_depth}"],
+        _factory_function,
         family="resnet",
         paper=PAPER,
         year=2015,
@@ -389,10 +393,10 @@ for _depth in DEPTHS:
         reference_source="torchvision num_params (compare with trainable parameters)",
         notes=_NOTES["v1.5"],
     )
-for _depth in _KERAS_V2:
+for _depth, _factory_function in _IMAGENET_V2.items():
     register_model(
         f"resnet{_depth}v2",
-        globals()[f"resnet{_depth}v2"],
+        _factory_function,
         family="resnet",
         paper=PAPER_V2,
         year=2016,
@@ -402,10 +406,11 @@ for _depth in _KERAS_V2:
         reference_source="keras.applications count_params()",
         notes=_NOTES["v2"],
     )
-for _depth, _millions in CIFAR_PAPER_MILLIONS.items():
+for _depth, _factory_function in _CIFAR.items():
+    _millions = CIFAR_PAPER_MILLIONS[_depth]
     register_model(
         f"resnet{_depth}",
-        globals()[f"resnet{_depth}"],
+        _factory_function,
         family="resnet",
         paper=PAPER,
         year=2015,
