@@ -379,16 +379,21 @@ _NOTES = {
 _IMAGENET = {18: resnet18, 34: resnet34, 50: resnet50, 101: resnet101, 152: resnet152}
 _IMAGENET_V2 = {50: resnet50v2, 101: resnet101v2, 152: resnet152v2}
 _CIFAR = {20: resnet20, 32: resnet32, 44: resnet44, 56: resnet56, 110: resnet110}
+# What every registered ResNet shares; each group below overrides what differs.
+_INFO = dict(
+    family="resnet", paper=PAPER, year=2015, default_input_shape=(224, 224, 3), min_input_size=17
+)
+_CIFAR_NOTES = (
+    "CIFAR-10 network of section 4.2: 3x3 stem with 16 filters, stages of 16/32/64 filters, "
+    "option A (zero-padded identity) shortcuts, 10 classes. Batch norm with learned scale "
+    "and offset; no convolution biases."
+)
 
 for _depth, _factory_function in _IMAGENET.items():
     register_model(
         f"resnet{_depth}",
         _factory_function,
-        family="resnet",
-        paper=PAPER,
-        year=2015,
-        default_input_shape=(224, 224, 3),
-        min_input_size=17,
+        **_INFO,
         reference_params=_TORCHVISION[_depth],
         reference_source="torchvision num_params (compare with trainable parameters)",
         notes=_NOTES["v1.5"],
@@ -397,30 +402,16 @@ for _depth, _factory_function in _IMAGENET_V2.items():
     register_model(
         f"resnet{_depth}v2",
         _factory_function,
-        family="resnet",
-        paper=PAPER_V2,
-        year=2016,
-        default_input_shape=(224, 224, 3),
-        min_input_size=17,
+        **{**_INFO, "paper": PAPER_V2, "year": 2016},
         reference_params=_KERAS_V2[_depth],
         reference_source="keras.applications count_params()",
         notes=_NOTES["v2"],
     )
 for _depth, _factory_function in _CIFAR.items():
-    _millions = CIFAR_PAPER_MILLIONS[_depth]
     register_model(
         f"resnet{_depth}",
         _factory_function,
-        family="resnet",
-        paper=PAPER,
-        year=2015,
-        default_input_shape=(32, 32, 3),
-        min_input_size=3,
-        reference_params=None,
-        reference_source=f"the paper's Table 6: {_millions}M parameters",
-        notes=(
-            "CIFAR-10 network of section 4.2: 3x3 stem with 16 filters, stages of 16/32/64 "
-            "filters, option A (zero-padded identity) shortcuts, 10 classes. Batch norm "
-            "with learned scale and offset; no convolution biases."
-        ),
+        **{**_INFO, "default_input_shape": (32, 32, 3), "min_input_size": 3},
+        reference_source=f"the paper's Table 6: {CIFAR_PAPER_MILLIONS[_depth]}M parameters",
+        notes=_CIFAR_NOTES,
     )
