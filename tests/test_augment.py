@@ -1,0 +1,113 @@
+"""PCA colour augmentation (AlexNet section 4.1): effect, statistics, adapt, serialization."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from cnnzoo import lenet5
+from cnnzoo.augment import PCAColorAugmentation
+from cnnzoo.augment.pca_color import IMAGENET_EIGENVALUES, IMAGENET_EIGENVECTORS
+
+
+def _shifts(layer, n, value=0.0):
+    images = np.full((n, 2, 2, 3), value, "float32")
+    out = keras.ops.convert_to_numpy(layer(images, training=True))
+    return out - images
+
+
+def test_identity_at_inference_and_shape_and_dtype_kept():
+    images = np.random.default_rng(0).uniform(0, 255, (3, 5, 7, 3)).astype("float32")
+    layer = PCAColorAugmentation(seed=0)
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(layer(images)), images)
+    out = layer(images, training=True)
+    assert tuple(out.shape) == images.shape and out.dtype == "float32"
+    assert not np.allclose(keras.ops.convert_to_numpy(out), images)
+
+
+def test_one_colour_shift_per_image_along_the_principal_components():
+    shifts = _shifts(PCAColorAugmentation(seed=3), 4000)
+    assert np.allclose(shifts, shifts[:, :1, :1, :], atol=1e-4)  # same RGB shift per image
+    per_image = shifts[:, 0, 0, :]
+    # Coordinates on the eigenvectors: alpha_i * lambda_i * 255, alpha_i ~ N(0, 0.1).
+    coords = per_image @ np.asarray(IMAGENET_EIGENVECTORS)
+    expected = 0.1 * np.asarray(IMAGENET_EIGENVALUES) * 255
+    np.testing.assert_allclose(coords.std(axis=0), expected, rtol=0.06)
+    np.testing.assert_allclose(coords.mean(axis=0), 0, atol=0.1)
+    assert abs(np.corrcoef(coords[:, 0], coords[:, 1])[0, 1]) < 0.06
+
+
+def test_value_range_and_alpha_std_scale_the_shift():
+    wide = _shifts(PCAColorAugmentation(seed=1), 500)
+    unit = _shifts(PCAColorAugmentation(seed=1, value_range=(0, 1)), 500)
+    np.testing.assert_allclose(wide, unit * 255, rtol=1e-4, atol=1e-4)
+    strong = _shifts(PCAColorAugmentation(seed=1, alpha_std=0.2), 500)
+    np.testing.assert_allclose(strong, 2 * wide, rtol=1e-4, atol=1e-4)
+    assert not np.any(_shifts(PCAColorAugmentation(alpha_std=0), 4))
+
+
+def test_seeded_layers_repeat_their_draws():
+    first, second = PCAColorAugmentation(seed=7), PCAColorAugmentation(seed=7)
+    np.testing.assert_array_equal(_shifts(first, 8), _shifts(second, 8))
+    assert not np.array_equal(_shifts(first, 8), _shifts(PCAColorAugmentation(seed=8), 8))
+
+
+def test_adapt_finds_the_covariance_of_the_data():
+    rng = np.random.default_rng(0)
+    direction = np.array([0.8, 0.6, 0.0])
+    pixels = 128 + rng.normal(0, 40, (20000, 1)) * direction + rng.normal(0, 5, (20000, 3))
+    images = pixels.reshape(-1, 10, 10, 3)
+    layer = PCAColorAugmentation().adapt(images)
+    scaled = pixels / 255
+    values = np.linalg.eigvalsh(np.cov(scaled.T))  # ascending
+    np.testing.assert_allclose(layer.eigenvalues, values[::-1], rtol=1e-6)
+    np.testing.assert_allclose(np.abs(layer.eigenvectors[:, 0]), direction, atol=0.01)
+    # An iterable of (images, labels) batches gives the same answer.
+    batches = tf.data.Dataset.from_tensor_slices((images, np.zeros(len(images)))).batch(50)
+    np.testing.assert_allclose(
+        PCAColorAugmentation().adapt(batches.as_numpy_iterator()).eigenvalues,
+        layer.eigenvalues,
+        rtol=1e-6,
+    )
+
+
+def test_rejects_non_rgb_input_and_bad_arguments():
+    with pytest.raises(
+        ValueError, match=r"needs 3 channels; received input shape \(None, 8, 8, 1\)"
+    ):
+        keras.Sequential([keras.Input((8, 8, 1)), PCAColorAugmentation()])
+    with pytest.raises(ValueError, match=r"adapt needs RGB images .*\(4, 8, 8, 1\)"):
+        PCAColorAugmentation().adapt(np.zeros((4, 8, 8, 1)))
+    with pytest.raises(ValueError, match=r"alpha_std must be a number >= 0; received alpha_std=-1"):
+        PCAColorAugmentation(alpha_std=-1)
+    with pytest.raises(ValueError, match=r"value_range must be \(low, high\).*\(1, 0\)"):
+        PCAColorAugmentation(value_range=(1, 0))
+    with pytest.raises(ValueError, match=r"eigenvectors a 3x3 matrix"):
+        PCAColorAugmentation(eigenvalues=(1, 2))
+
+
+def test_works_inside_tf_data():
+    layer = PCAColorAugmentation(seed=2)
+    dataset = tf.data.Dataset.from_tensor_slices(np.zeros((8, 4, 4, 3), "float32"))
+    out = np.stack(list(dataset.batch(4).map(lambda x: layer(x, training=True)).unbatch()))
+    per_image = out[:, 0, 0, :]
+    assert np.allclose(out, per_image[:, None, None, :], atol=1e-5)
+    assert len({tuple(np.round(row, 4)) for row in per_image}) == 8  # a new draw per image
+
+
+def test_config_and_model_round_trip_keep_adapted_values(tmp_path):
+    layer = PCAColorAugmentation(alpha_std=0.2, seed=5).adapt(
+        np.random.default_rng(0).uniform(0, 255, (16, 4, 4, 3))
+    )
+    clone = PCAColorAugmentation.from_config(layer.get_config())
+    np.testing.assert_array_equal(clone.eigenvectors, layer.eigenvectors)
+    assert clone.alpha_std == 0.2 and clone.seed == 5
+    model = lenet5(variant="modern", input_shape=(32, 32, 3), augmentation=[layer], num_classes=3)
+    model.save(tmp_path / "m.keras")
+    reloaded = keras.saving.load_model(tmp_path / "m.keras")
+    images = np.random.default_rng(1).uniform(0, 255, (2, 32, 32, 3)).astype("float32")
+    np.testing.assert_array_equal(
+        reloaded.predict(images, verbose=0), model.predict(images, verbose=0)
+    )
+    restored = reloaded.get_layer("augmentation").layers[0]
+    np.testing.assert_allclose(restored.eigenvalues, layer.eigenvalues)
