@@ -1,4 +1,4 @@
-"""PCA colour augmentation (AlexNet section 4.1): effect, statistics, adapt, serialization."""
+"""Augmentation: PCA colour noise (AlexNet section 4.1), the Inception crop, the presets."""
 
 import keras
 import numpy as np
@@ -6,7 +6,13 @@ import pytest
 import tensorflow as tf
 
 from cnnzoo import lenet5
-from cnnzoo.augment import PCAColorAugmentation
+from cnnzoo.augment import (
+    PRESETS,
+    PCAColorAugmentation,
+    RandomResizedCrop,
+    describe_presets,
+    make_augmentation,
+)
 from cnnzoo.augment.pca_color import IMAGENET_EIGENVALUES, IMAGENET_EIGENVECTORS
 
 
@@ -19,7 +25,7 @@ def _shifts(layer, n, value=0.0):
 def test_identity_at_inference_and_shape_and_dtype_kept():
     images = np.random.default_rng(0).uniform(0, 255, (3, 5, 7, 3)).astype("float32")
     layer = PCAColorAugmentation(seed=0)
-    np.testing.assert_array_equal(keras.ops.convert_to_numpy(layer(images)), images)
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(layer(images, training=False)), images)
     out = layer(images, training=True)
     assert tuple(out.shape) == images.shape and out.dtype == "float32"
     assert not np.allclose(keras.ops.convert_to_numpy(out), images)
@@ -111,3 +117,122 @@ def test_config_and_model_round_trip_keep_adapted_values(tmp_path):
     )
     restored = reloaded.get_layer("augmentation").layers[0]
     np.testing.assert_allclose(restored.eigenvalues, layer.eigenvalues)
+
+
+# ----- RandomResizedCrop ----------------------------------------------------------------
+
+
+def _columns(size=16):
+    # Each pixel holds its column index, so a crop shows which columns it kept.
+    return np.tile(np.arange(size, dtype="float32")[None, :, None], (size, 1, 1))[None]
+
+
+def test_resized_crop_shapes_dtype_and_unbatched_input():
+    layer = RandomResizedCrop(size=(12, 20), seed=0)
+    batch = np.random.default_rng(0).uniform(0, 255, (3, 32, 32, 3)).astype("float32")
+    assert tuple(layer(batch).shape) == (3, 12, 20, 3)
+    assert tuple(layer(batch, training=False).shape) == (3, 12, 20, 3)
+    assert tuple(layer(batch[0]).shape) == (12, 20, 3)
+    assert layer.compute_output_shape((None, 32, 32, 3)) == (None, 12, 20, 3)
+
+
+def test_resized_crop_inference_is_a_center_crop():
+    image = _columns()
+    np.testing.assert_allclose(
+        keras.ops.convert_to_numpy(RandomResizedCrop()(image, training=False)), image, atol=1e-5
+    )
+    half = keras.ops.convert_to_numpy(RandomResizedCrop(center_crop=0.5)(image, training=False))
+    row = half[0, 0, :, 0]
+    np.testing.assert_allclose(row, 3.75 + 0.5 * np.arange(16), atol=1e-4)  # central 8 of 16
+    assert np.all(np.diff(row) > 0)
+
+
+def test_resized_crop_boxes_follow_scale_and_ratio():
+    layer = RandomResizedCrop(scale=(0.25, 0.25), ratio=(1.0, 1.0), seed=3)
+    out = keras.ops.convert_to_numpy(layer(np.repeat(_columns(), 64, axis=0)))
+    spans = out[:, 0, -1, 0] - out[:, 0, 0, 0]
+    # A quarter of the area at aspect 1 is half of each side: 8 columns of 16, sampled at 16
+    # points 0.5 apart (a box at the border is clamped at the last column).
+    assert np.median(spans) == pytest.approx(7.5, abs=1e-3)
+    assert np.all((spans > 7.0 - 1e-3) & (spans < 7.5 + 1e-3))
+    starts = out[:, 0, 0, 0]
+    assert starts.min() >= 0 and starts.max() <= 8 and starts.std() > 1  # placed at random
+    wide = RandomResizedCrop(scale=(0.08, 1.0), seed=3)
+    varied = keras.ops.convert_to_numpy(wide(np.repeat(_columns(), 64, axis=0)))
+    assert np.ptp(varied[:, 0, -1, 0] - varied[:, 0, 0, 0]) > 5  # areas vary
+
+
+def test_resized_crop_is_seeded_and_works_in_tf_data():
+    images = np.random.default_rng(0).uniform(0, 255, (8, 16, 16, 3)).astype("float32")
+    first = RandomResizedCrop(size=(8, 8), seed=4)(images)
+    second = RandomResizedCrop(size=(8, 8), seed=4)(images)
+    np.testing.assert_array_equal(first, second)
+    layer = RandomResizedCrop(size=(8, 8), seed=4)
+    dataset = tf.data.Dataset.from_tensor_slices(images).batch(4).map(layer)
+    assert [tuple(batch.shape) for batch in dataset] == [(4, 8, 8, 3)] * 2
+
+
+def test_resized_crop_config_round_trip_and_errors():
+    layer = RandomResizedCrop(size=(8, 9), scale=(0.5, 1), ratio=(0.5, 2), center_crop=0.875)
+    clone = RandomResizedCrop.from_config(layer.get_config())
+    assert (clone.size, clone.scale, clone.ratio, clone.center_crop) == (
+        (8, 9), (0.5, 1.0), (0.5, 2.0), 0.875
+    )  # fmt: skip
+    with pytest.raises(ValueError, match=r"scale must be \(min, max\).*scale=\(0.5, 1.5\)"):
+        RandomResizedCrop(scale=(0.5, 1.5))
+    with pytest.raises(ValueError, match=r"ratio must be .*ratio=\(2, 1\)"):
+        RandomResizedCrop(ratio=(2, 1))
+    with pytest.raises(
+        ValueError, match=r"center_crop must be in \(0, 1\]; received center_crop=0"
+    ):
+        RandomResizedCrop(center_crop=0)
+    with pytest.raises(ValueError, match=r"size must be None or \(height, width\)"):
+        RandomResizedCrop(size=32)
+
+
+# ----- presets ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("preset", sorted(set(PRESETS) - {"none"}))
+def test_each_preset_augments_in_training_only_inside_a_model(preset, tmp_path):
+    model = lenet5(variant="modern", input_shape=(32, 32, 3), num_classes=3, augmentation=preset)
+    images = np.random.default_rng(0).uniform(0, 255, (4, 32, 32, 3)).astype("float32")
+    augmentation = model.get_layer("augmentation")
+    augmented = keras.ops.convert_to_numpy(augmentation(images, training=True))
+    assert augmented.shape == images.shape and not np.allclose(augmented, images)
+    np.testing.assert_allclose(
+        keras.ops.convert_to_numpy(augmentation(images, training=False)), images, atol=1e-3
+    )
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+    model.fit(images, np.arange(4) % 3, epochs=1, verbose=0)
+    model.save(tmp_path / "m.keras")
+    reloaded = keras.saving.load_model(tmp_path / "m.keras")
+    np.testing.assert_array_equal(
+        reloaded.predict(images, verbose=0), model.predict(images, verbose=0)
+    )
+
+
+def test_presets_scale_with_strength_and_are_documented():
+    images = np.random.default_rng(0).uniform(0, 255, (64, 8, 8, 3)).astype("float32")
+
+    def change(strength):
+        layer = make_augmentation("alexnet", strength=strength, seed=0)
+        return float(np.mean(np.abs(keras.ops.convert_to_numpy(layer.layers[-1](images)) - images)))
+
+    assert change(2.0) == pytest.approx(2 * change(1.0), rel=1e-4)
+    assert make_augmentation("none") is None
+    assert set(describe_presets()) == set(PRESETS) and all(describe_presets().values())
+
+
+def test_preset_errors_name_the_choices():
+    with pytest.raises(
+        ValueError, match=r"augment must be a preset name \('none', 'mirror'.*'fancy'"
+    ):
+        make_augmentation("fancy")
+    with pytest.raises(ValueError, match=r"'inception' preset changes colours .*have 1"):
+        make_augmentation("inception", channels=1)
+    with pytest.raises(ValueError, match=r"'alexnet' preset .*have 1"):
+        lenet5(variant="modern", augmentation="alexnet")  # 32x32x1 digits
+    with pytest.raises(ValueError, match=r"strength must be a number > 0; received strength=0"):
+        make_augmentation("standard", strength=0)
+    assert lenet5(variant="modern", augmentation="strong").get_layer("augmentation")

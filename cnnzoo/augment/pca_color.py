@@ -27,7 +27,9 @@ class PCAColorAugmentation(keras.layers.Layer):
     ``sum_i alpha_i * lambda_i * p_i``, with ``p_i`` and ``lambda_i`` the eigenvectors and
     eigenvalues of the 3x3 covariance of RGB pixel values over the training set and
     ``alpha_i ~ N(0, alpha_std)`` drawn once per image. Lighting and colour cast change;
-    the objects do not. The identity at inference. Values are not clipped (as in the paper).
+    the objects do not. The identity at inference (``training=False``, as in ``predict``);
+    called directly it augments, like Keras' own random layers. Values are not clipped
+    (as in the paper).
 
     The eigenpairs are those of pixels scaled to [0, 1]; the shift is multiplied by the
     width of ``value_range`` so that it applies to images in any range. The defaults are
@@ -44,9 +46,9 @@ class PCAColorAugmentation(keras.layers.Layer):
         >>> import numpy as np
         >>> layer = PCAColorAugmentation(seed=0)
         >>> images = np.full((2, 4, 4, 3), 128.0, "float32")
-        >>> bool(np.array_equal(layer(images), images))  # inference: unchanged
+        >>> bool(np.array_equal(layer(images, training=False), images))  # inference
         True
-        >>> shifted = keras.ops.convert_to_numpy(layer(images, training=True))
+        >>> shifted = keras.ops.convert_to_numpy(layer(images))  # called directly: augments
         >>> bool(np.allclose(shifted[0], shifted[0, 0, 0]))  # one RGB shift per image
         True
     """
@@ -140,7 +142,7 @@ class PCAColorAugmentation(keras.layers.Layer):
         self.eigenvectors = vectors[:, order]
         return self
 
-    def call(self, inputs, training=None):
+    def call(self, inputs, training=True):  # Keras' random layers' convention
         if not training or self.alpha_std == 0:
             return inputs
         batch_shape = ops.shape(inputs)[:-3] if len(inputs.shape) > 3 else ()

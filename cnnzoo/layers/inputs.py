@@ -2,35 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import keras
 
+from cnnzoo.augment.presets import make_augmentation
 
-def resolve_augmentation(augmentation) -> keras.layers.Layer | None:
-    """Checks ``augmentation`` and returns one layer (a ``Sequential`` for a list), or ``None``.
+
+def resolve_augmentation(augmentation, channels: int | None = None) -> keras.layers.Layer | None:
+    """Checks ``augmentation`` and returns one layer (a ``Sequential`` for a list or a preset
+    name such as ``"standard"``; see :func:`cnnzoo.augment.make_augmentation`), or ``None``.
 
     Example:
         >>> import keras
         >>> resolve_augmentation([keras.layers.RandomFlip("horizontal")]).name
         'augmentation'
+        >>> len(resolve_augmentation("standard").layers)
+        4
     """
-    if augmentation is None:
-        return None
-    if isinstance(augmentation, keras.layers.Layer):
-        return augmentation
-    if isinstance(augmentation, Sequence) and not isinstance(augmentation, str):
-        for index, item in enumerate(augmentation):
-            if not isinstance(item, keras.layers.Layer):
-                raise ValueError(
-                    f"augmentation[{index}] must be a Keras layer (for example "
-                    f"keras.layers.RandomFlip('horizontal')); received {item!r}."
-                )
-        return keras.Sequential(list(augmentation), name="augmentation") if augmentation else None
-    raise ValueError(
-        "augmentation must be None, a Keras layer, a keras.Sequential or a list of Keras "
-        f"preprocessing layers; received augmentation={augmentation!r}."
-    )
+    return make_augmentation(augmentation, channels=channels, argument="augmentation")
 
 
 def model_input(input_shape: tuple, *, augmentation=None, noise: float | None = None):

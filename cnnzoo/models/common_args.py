@@ -198,11 +198,12 @@ def common_args(
         raise ValueError(
             f"noise must be None or a standard deviation >= 0; received noise={noise!r}."
         )
+    input_shape = check_input_shape(input_shape)
     if not isinstance(name, str) or not name:
         raise ValueError(f"name must be a non-empty string; received name={name!r}.")
     return CommonArgs(
         num_classes=num_classes,
-        input_shape=check_input_shape(input_shape),
+        input_shape=input_shape,
         include_top=include_top,
         pooling=head_pooling if include_top and pooling is None else pooling,
         classifier_activation=None
@@ -214,5 +215,5 @@ def common_args(
         norm=check_choice("norm", norm, NORMS),
         kernel_regularizer=resolve_regularizer(kernel_regularizer),
         noise=noise or None,
-        augmentation=resolve_augmentation(augmentation),
+        augmentation=resolve_augmentation(augmentation, channels=input_shape[-1]),
     )
