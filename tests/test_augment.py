@@ -1,6 +1,7 @@
 """Augmentation: PCA colour noise (AlexNet section 4.1), the Inception crop, the presets."""
 
 import keras
+import matplotlib.image
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -14,6 +15,8 @@ from cnnzoo.augment import (
     make_augmentation,
 )
 from cnnzoo.augment.pca_color import IMAGENET_EIGENVALUES, IMAGENET_EIGENVECTORS
+from cnnzoo.data import load_sample
+from cnnzoo.viz import augmentation_grid
 
 
 def _shifts(layer, n, value=0.0):
@@ -236,3 +239,24 @@ def test_preset_errors_name_the_choices():
     with pytest.raises(ValueError, match=r"strength must be a number > 0; received strength=0"):
         make_augmentation("standard", strength=0)
     assert lenet5(variant="modern", augmentation="strong").get_layer("augmentation")
+
+
+# ----- augmentation grid ------------------------------------------------------------------
+
+
+def test_augmentation_grid_writes_one_row_per_image(tmp_path):
+    digits = load_sample("mnist").train.images[:3]
+    path = augmentation_grid(digits, "standard", tmp_path / "grid" / "standard.png", versions=4)
+    picture = matplotlib.image.imread(path)
+    assert picture.shape[:2] == (3 * 128, 5 * 128)  # 1.6 inches per panel at 80 dpi
+    again = augmentation_grid(digits, "standard", tmp_path / "again.png", versions=4)
+    np.testing.assert_array_equal(matplotlib.image.imread(again), picture)  # seeded
+    plain = matplotlib.image.imread(augmentation_grid(digits, "none", tmp_path / "none.png"))
+    assert not np.array_equal(plain, picture)
+
+
+def test_augmentation_grid_errors():
+    with pytest.raises(ValueError, match=r"images must be a batch .*received shape \(28, 28, 1\)"):
+        augmentation_grid(np.zeros((28, 28, 1)), "mirror", "x.png")
+    with pytest.raises(ValueError, match=r"'alexnet' preset changes colours"):
+        augmentation_grid(np.zeros((2, 28, 28, 1)), "alexnet", "x.png")
