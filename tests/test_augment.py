@@ -260,3 +260,9 @@ def test_augmentation_grid_errors():
         augmentation_grid(np.zeros((28, 28, 1)), "mirror", "x.png")
     with pytest.raises(ValueError, match=r"'alexnet' preset changes colours"):
         augmentation_grid(np.zeros((2, 28, 28, 1)), "alexnet", "x.png")
+
+
+def test_preset_layers_draw_independent_seeds():
+    seeds = [layer.seed for layer in make_augmentation("strong", seed=10).layers]
+    assert seeds == list(range(10, 17))
+    assert all(layer.seed is None for layer in make_augmentation("strong").layers)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Sequence
 
 import keras
@@ -13,33 +14,33 @@ from cnnzoo.augment.resized_crop import RandomResizedCrop
 ALEXNET_CROP_SIDE = 224 / 256
 
 
-def _standard(s, seed, value_range):
+def _standard(s, next_seed, value_range):
     # A random crop of the image padded by 1/8 of its side (4 pixels at 32x32), written as
     # a translation with zero fill so that the size never changes.
     return [
-        keras.layers.RandomFlip("horizontal", seed=seed),
+        keras.layers.RandomFlip("horizontal", seed=next_seed()),
         keras.layers.RandomTranslation(
-            0.125 * s, 0.125 * s, fill_mode="constant", interpolation="nearest", seed=seed
+            0.125 * s, 0.125 * s, fill_mode="constant", interpolation="nearest", seed=next_seed()
         ),
-        keras.layers.RandomRotation(0.03 * s, fill_mode="constant", seed=seed),  # +-11 deg
-        keras.layers.RandomZoom(0.1 * s, fill_mode="constant", seed=seed),
+        keras.layers.RandomRotation(0.03 * s, fill_mode="constant", seed=next_seed()),  # +-11 deg
+        keras.layers.RandomZoom(0.1 * s, fill_mode="constant", seed=next_seed()),
     ]
 
 
-def _alexnet(s, seed, value_range):
+def _alexnet(s, next_seed, value_range):
     return [
         RandomResizedCrop(
-            scale=(ALEXNET_CROP_SIDE**2, 1.0), ratio=(1.0, 1.0), center_crop=1.0, seed=seed
+            scale=(ALEXNET_CROP_SIDE**2, 1.0), ratio=(1.0, 1.0), center_crop=1.0, seed=next_seed()
         ),
-        keras.layers.RandomFlip("horizontal", seed=seed),
-        PCAColorAugmentation(alpha_std=0.1 * s, value_range=value_range, seed=seed),
+        keras.layers.RandomFlip("horizontal", seed=next_seed()),
+        PCAColorAugmentation(alpha_std=0.1 * s, value_range=value_range, seed=next_seed()),
     ]
 
 
-def _inception(s, seed, value_range):
+def _inception(s, next_seed, value_range):
     return [
-        RandomResizedCrop(scale=(min(1.0, 0.08 / s), 1.0), seed=seed),
-        keras.layers.RandomFlip("horizontal", seed=seed),
+        RandomResizedCrop(scale=(min(1.0, 0.08 / s), 1.0), seed=next_seed()),
+        keras.layers.RandomFlip("horizontal", seed=next_seed()),
         keras.layers.RandomColorJitter(
             value_range=value_range,
             brightness_factor=0.4 * s,
@@ -47,28 +48,31 @@ def _inception(s, seed, value_range):
             # Keras' saturation factor is 0.5 for no change, 0 grey, 1 fully saturated.
             saturation_factor=(max(0.0, 0.5 - 0.2 * s), min(1.0, 0.5 + 0.2 * s)),
             hue_factor=min(1.0, 0.1 * s),
-            seed=seed,
+            seed=next_seed(),
         ),
     ]
 
 
-def _strong(s, seed, value_range):
+def _strong(s, next_seed, value_range):
     return [
-        *_standard(s, seed, value_range),
+        *_standard(s, next_seed, value_range),
         # (0, f) rather than f: RandomShear flips the sign itself, and Keras 3.15 cannot
         # reload the (-f, f) it stores for a single number.
-        keras.layers.RandomShear((0.0, 0.1 * s), (0.0, 0.1 * s), fill_mode="constant", seed=seed),
-        keras.layers.RandomBrightness(0.2 * s, value_range=value_range, seed=seed),
-        keras.layers.RandomContrast(0.2 * s, value_range=value_range, seed=seed),
+        keras.layers.RandomShear(
+            (0.0, 0.1 * s), (0.0, 0.1 * s), fill_mode="constant", seed=next_seed()
+        ),
+        keras.layers.RandomBrightness(0.2 * s, value_range=value_range, seed=next_seed()),
+        keras.layers.RandomContrast(0.2 * s, value_range=value_range, seed=next_seed()),
     ]
 
 
-# name -> (what it contains, builder(strength, seed, value_range), needs RGB)
+# name -> (what it contains, builder(strength, next_seed, value_range), needs RGB); each
+# layer of a preset takes the next seed, so that their random draws are independent.
 PRESETS: dict[str, tuple[str, Callable, bool]] = {
-    "none": ("no augmentation", lambda s, seed, value_range: [], False),
+    "none": ("no augmentation", lambda s, next_seed, value_range: [], False),
     "mirror": (
         "horizontal flip",
-        lambda s, seed, value_range: [keras.layers.RandomFlip("horizontal", seed=seed)],
+        lambda s, next_seed, value_range: [keras.layers.RandomFlip("horizontal", seed=next_seed())],
         False,
     ),
     "standard": (
@@ -126,7 +130,7 @@ def make_augmentation(
     Args:
         augment: ``None``, a preset name, a Keras layer, or a list of Keras layers.
         strength: Multiplier of every preset magnitude (> 0).
-        seed: Seed of the preset's random layers.
+        seed: Seed of the preset's first random layer (the next ones take seed + 1, ...).
         channels: Channels of the images, to reject a colour preset on grayscale early.
         value_range: ``(low, high)`` of the pixel values, for the colour layers.
         argument: The caller's name for ``augment``, used in error messages.
@@ -165,7 +169,8 @@ def make_augmentation(
                 f"The {augment!r} preset changes colours and needs RGB images (3 channels); "
                 f"the images have {channels}. Use 'standard' or 'strong' for grayscale."
             )
-        layers = build(float(strength), seed, tuple(value_range))
+        seeds = itertools.count(seed) if seed is not None else itertools.repeat(None)
+        layers = build(float(strength), lambda: next(seeds), tuple(value_range))
         return keras.Sequential(layers, name="augmentation") if layers else None
     if isinstance(augment, Sequence):
         for index, item in enumerate(augment):
