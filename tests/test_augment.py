@@ -208,6 +208,10 @@ def test_each_preset_augments_in_training_only_inside_a_model(preset, tmp_path):
     )
     model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
     model.fit(images, np.arange(4) % 3, epochs=1, verbose=0)
+    clone = keras.models.model_from_json(model.to_json())
+    assert [type(layer).__name__ for layer in clone.get_layer("augmentation").layers] == [
+        type(layer).__name__ for layer in augmentation.layers
+    ]
     model.save(tmp_path / "m.keras")
     reloaded = keras.saving.load_model(tmp_path / "m.keras")
     np.testing.assert_array_equal(
