@@ -42,6 +42,25 @@ class AuxiliaryTrainingModel(keras.Model):
         return super().compute_metrics(x, y, y_pred, sample_weight)
 
 
+def check_aux_logits(aux_logits, include_top) -> bool:
+    """The check every factory with auxiliary classifiers makes of ``aux_logits``."""
+    if not isinstance(aux_logits, bool):
+        raise ValueError(f"aux_logits must be True or False; received aux_logits={aux_logits!r}.")
+    if aux_logits and not include_top:
+        raise ValueError(
+            "aux_logits=True adds auxiliary classifiers, which needs include_top=True; "
+            f"received include_top={include_top!r}."
+        )
+    return aux_logits
+
+
+def with_auxiliary_outputs(model: keras.Model, aux_outputs: list) -> keras.Model:
+    """``model`` itself, or the same graph with ``aux_outputs`` after its ``predictions``."""
+    if not aux_outputs:
+        return model
+    return keras.Model(model.inputs, [model.output, *aux_outputs], name=model.name)
+
+
 def _output_names(model) -> list[str]:
     if not isinstance(model, keras.Model):
         raise ValueError(f"model must be a keras.Model; received model={model!r}.")

@@ -6,6 +6,7 @@ import keras
 
 from cnnzoo.layers import LocalResponseNormalization, conv_norm_act, inception_module, pool
 from cnnzoo.layers.inception import INCEPTION_EPSILON
+from cnnzoo.models.auxiliary import check_aux_logits, with_auxiliary_outputs
 from cnnzoo.models.common_args import (
     check_choice,
     check_positive_int,
@@ -152,8 +153,7 @@ def googlenet(
     check_choice("variant", variant, tuple(VARIANTS))
     spec = VARIANTS[variant]
     check_choice("norm", norm, (VARIANT_NORM, None, "batch"))
-    if not isinstance(aux_logits, bool):
-        raise ValueError(f"aux_logits must be True or False; received aux_logits={aux_logits!r}.")
+    check_aux_logits(aux_logits, include_top)
     args = common_args(
         num_classes=num_classes,
         input_shape=input_shape,
@@ -169,11 +169,6 @@ def googlenet(
         augmentation=augmentation,
         head_pooling="avg",
     )
-    if aux_logits and not include_top:
-        raise ValueError(
-            "aux_logits=True adds classifiers, which needs include_top=True; "
-            f"received include_top={include_top!r}."
-        )
     if aux_logits and None in args.input_shape[:-1]:
         raise ValueError(
             "aux_logits=True flattens a pooled map, which needs every spatial size; "
@@ -261,9 +256,7 @@ def googlenet(
                     aux_outputs.append(auxiliary_head(x, AUX_AFTER[module]))
             x = keras.layers.Identity(name=f"stage{stage}_out")(x)
         model = args.finish(inputs, x, ())
-    if not aux_outputs:
-        return model
-    return keras.Model(inputs, [model.output, *aux_outputs], name=args.name)
+    return with_auxiliary_outputs(model, aux_outputs)
 
 
 _NOTES_COMMON = (

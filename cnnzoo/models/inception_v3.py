@@ -6,6 +6,7 @@ import keras
 
 from cnnzoo.layers import conv_norm_act, pool
 from cnnzoo.layers.inception import INCEPTION_EPSILON
+from cnnzoo.models.auxiliary import check_aux_logits, with_auxiliary_outputs
 from cnnzoo.models.common_args import (
     check_choice,
     common_args,
@@ -183,8 +184,7 @@ def inception_v3(
     """
     check_choice("variant", variant, tuple(VARIANTS))
     spec = VARIANTS[variant]
-    if not isinstance(aux_logits, bool):
-        raise ValueError(f"aux_logits must be True or False; received aux_logits={aux_logits!r}.")
+    check_aux_logits(aux_logits, include_top)
     args = common_args(
         num_classes=num_classes,
         input_shape=input_shape,
@@ -205,11 +205,6 @@ def inception_v3(
             "inception_v3 factorizes convolutions into 1x7 and 7x1 (1x3 and 3x1) kernels, "
             "which needs 2-D images, input_shape=(height, width, channels); received "
             f"input_shape={input_shape!r}."
-        )
-    if aux_logits and not include_top:
-        raise ValueError(
-            "aux_logits=True adds a classifier, which needs include_top=True; "
-            f"received include_top={include_top!r}."
         )
 
     def conv(x, filters, kernel, name, strides=1, padding="same"):
@@ -287,9 +282,7 @@ def inception_v3(
                 aux_outputs.append(auxiliary_head(x))
         x = keras.layers.Identity(name=f"stage{stage}_out")(x)
         model = args.finish(inputs, x, ())
-    if not aux_outputs:
-        return model
-    return keras.Model(inputs, [model.output, *aux_outputs], name=args.name)
+    return with_auxiliary_outputs(model, aux_outputs)
 
 
 register_model(
