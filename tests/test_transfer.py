@@ -104,6 +104,9 @@ def test_frozen_backbone_and_batch_norm_statistics_do_not_move():
     assert all(_changed(before, model, "predictions").values())
     assert summary.trainable_layers == ("predictions",)
     assert summary.trainable_params == 512 * 3 + 3
+    assert str(summary).startswith("Frozen: 40 layers, ") and "Trainable: 1 layer, 1,539 " in str(
+        summary
+    )
 
 
 @pytest.mark.parametrize("keep_batchnorm_frozen", [True, False])

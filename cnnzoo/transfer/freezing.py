@@ -23,10 +23,12 @@ class FreezeSummary:
     recompiled: bool
 
     def __str__(self) -> str:
+        def layers(names):
+            return f"{len(names)} layer{'' if len(names) == 1 else 's'}"
+
         text = (
-            f"Frozen: {len(self.frozen_layers)} layers, {self.frozen_params:,} parameters. "
-            f"Trainable: {len(self.trainable_layers)} layers, {self.trainable_params:,} "
-            "parameters."
+            f"Frozen: {layers(self.frozen_layers)}, {self.frozen_params:,} parameters. "
+            f"Trainable: {layers(self.trainable_layers)}, {self.trainable_params:,} parameters."
         )
         if self.batchnorm_frozen:
             text += " Batch norm runs in inference mode everywhere."
