@@ -10,7 +10,12 @@ import numpy as np
 import pytest
 
 from cnnzoo import cifar_resnet, count_macs, create_model, model_info, resnet
-from cnnzoo.layers import SpatialSizeError, basic_block, preact_bottleneck_block
+from cnnzoo.layers import (
+    SpatialSizeError,
+    basic_block,
+    bottleneck_block,
+    preact_bottleneck_block,
+)
 from cnnzoo.models.resnet import CIFAR_PAPER_MILLIONS
 
 TORCHVISION_NUM_PARAMS = {18: 11_689_512, 34: 21_797_672, 50: 25_557_032, 101: 44_549_160,
@@ -307,3 +312,9 @@ def test_zero_pad_shortcut_cannot_remove_channels():
 def test_unknown_argument_suggests_the_knob():
     with pytest.raises(ValueError, match=r"unknown argument 'drop_path'.*'drop_path_rate'"):
         resnet(18, drop_path=0.1)
+
+
+@pytest.mark.parametrize("block", [bottleneck_block, preact_bottleneck_block])
+def test_bottleneck_expansion_must_be_a_positive_int(block):
+    with pytest.raises(ValueError, match=r"expansion must be a positive int; received expansion=0"):
+        block(keras.Input((8, 8, 4)), 4, expansion=0, name="b")

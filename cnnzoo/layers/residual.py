@@ -47,6 +47,11 @@ def _check_block_args(x, strides, shortcut, drop_path_rate):
     return as_tuple(strides, spatial_rank(x), "strides")
 
 
+def _check_expansion(expansion):
+    if not isinstance(expansion, int) or isinstance(expansion, bool) or expansion <= 0:
+        raise ValueError(f"expansion must be a positive int; received expansion={expansion!r}.")
+
+
 def _same_padding(kernel_size: int, strides: tuple[int, ...]):
     # Symmetric k//2 padding on strided convolutions, as torchvision and keras.applications'
     # ResNet v2: Keras "same" pads (0, 1) on even inputs and shifts the sampling grid.
@@ -211,8 +216,7 @@ def bottleneck_block(
     strides = _check_block_args(x, strides, shortcut, drop_path_rate)
     if stride_on not in STRIDE_ON:
         raise ValueError(f"stride_on must be one of {STRIDE_ON}; received stride_on={stride_on!r}.")
-    if not isinstance(expansion, int) or isinstance(expansion, bool) or expansion <= 0:
-        raise ValueError(f"expansion must be a positive int; received expansion={expansion!r}.")
+    _check_expansion(expansion)
     ones = (1,) * len(strides)
     strides_1x1, strides_3x3 = (strides, ones) if stride_on == "1x1" else (ones, strides)
     gamma, kernel = _last_layer_init(norm, zero_init_residual)
@@ -310,8 +314,7 @@ def preact_bottleneck_block(
         (None, 7, 7, 512)
     """
     strides = _check_block_args(x, strides, shortcut, drop_path_rate)
-    if not isinstance(expansion, int) or isinstance(expansion, bool) or expansion <= 0:
-        raise ValueError(f"expansion must be a positive int; received expansion={expansion!r}.")
+    _check_expansion(expansion)
     _, kernel = _last_layer_init(None, zero_init_residual)
     out_channels = expansion * filters
     common = dict(use_bias=use_bias, kernel_regularizer=kernel_regularizer)

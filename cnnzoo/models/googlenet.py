@@ -266,14 +266,14 @@ _NOTES_COMMON = (
     "section 5) pool 5x5/3 as the paper; torchvision pools adaptively to 4x4, which has the "
     "same parameters (13,004,888 trainable with both heads at 224) but other windows."
 )
+# What both registered GoogLeNets share.
+_INFO = dict(
+    family="googlenet", paper=PAPER, year=2014, default_input_shape=(224, 224, 3), min_input_size=17
+)
 register_model(
     "googlenet",
     googlenet,
-    family="googlenet",
-    paper=PAPER,
-    year=2014,
-    default_input_shape=(224, 224, 3),
-    min_input_size=17,
+    **_INFO,
     reference_params=6998552,
     reference_source="computed from Table 1's widths with biases and 5x5 branches at 1000 "
     "classes (the table's own parameter column, about 6.8M, is rounded and has errors)",
@@ -287,11 +287,7 @@ register_model(
 register_model(
     "googlenet_bn",
     googlenet,
-    family="googlenet",
-    paper=PAPER,
-    year=2014,
-    default_input_shape=(224, 224, 3),
-    min_input_size=17,
+    **_INFO,
     reference_params=6624904,
     reference_source="torchvision googlenet num_params, no auxiliary heads (compare with "
     "trainable parameters)",
