@@ -162,6 +162,6 @@ def test_freeze_errors_name_the_choices():
     with pytest.raises(ValueError, match=r"fraction must be in \(0, 1\]; received fraction=0"):
         freeze(model, fraction=0)
     plain = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2, name="dense")])
-    with pytest.raises(ValueError, match=r"no stage\{i\}_out layers; freeze it with until"):
+    with pytest.raises(ValueError, match=r"no stage\{i\}_out layers; select layers with until"):
         freeze(plain)
     assert freeze(plain, until="dense").frozen_layers == ("dense",)

@@ -1,7 +1,20 @@
-"""Transfer learning with cnnzoo models. So far: freezing (batch norm included) and named
-multi-scale feature extraction."""
+"""Transfer learning with cnnzoo models: freezing (batch norm included), new heads,
+named multi-scale features and two-phase fine-tuning."""
 
 from cnnzoo.transfer.features import feature_extractor, stage_outputs
-from cnnzoo.transfer.freezing import FreezeSummary, freeze
+from cnnzoo.transfer.finetune import FineTuneHistory, Phase, fine_tune
+from cnnzoo.transfer.freezing import FreezeSummary, freeze, unfreeze
+from cnnzoo.transfer.heads import backbone_output, replace_head
 
-__all__ = ["FreezeSummary", "feature_extractor", "freeze", "stage_outputs"]
+__all__ = [
+    "FineTuneHistory",
+    "FreezeSummary",
+    "Phase",
+    "backbone_output",
+    "feature_extractor",
+    "fine_tune",
+    "freeze",
+    "replace_head",
+    "stage_outputs",
+    "unfreeze",
+]

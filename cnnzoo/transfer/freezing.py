@@ -44,8 +44,7 @@ def _ancestors(model: keras.Model, layer_name: str) -> set[str]:
     return {layer.name for layer in upstream.layers}
 
 
-def _frozen_names(model, until, fraction, trainable_stages) -> set[str]:
-    stages = stage_outputs(model)
+def _check_selectors(model, until, fraction, trainable_stages) -> None:
     chosen = [
         f"{name}={value!r}"
         for name, value in (
@@ -58,42 +57,90 @@ def _frozen_names(model, until, fraction, trainable_stages) -> set[str]:
             "Give at most one of until, fraction and trainable_stages; received "
             f"{', '.join(chosen)}."
         )
-    if until is not None:
-        if until not in {layer.name for layer in model.layers}:
-            raise ValueError(
-                f"until must name a layer of model {model.name!r}; received until={until!r}. "
-                f"Its stage outputs are {stages}."
-            )
-        return _ancestors(model, until)
+    if until is not None and until not in {layer.name for layer in model.layers}:
+        raise ValueError(
+            f"until must name a layer of model {model.name!r}; received until={until!r}. "
+            f"Its stage outputs are {stage_outputs(model)}."
+        )
+    if fraction is not None and (
+        isinstance(fraction, bool)
+        or not isinstance(fraction, (int, float))
+        or not 0 < fraction <= 1
+    ):
+        raise ValueError(f"fraction must be in (0, 1]; received fraction={fraction!r}.")
+
+
+def _stages(model) -> list[str]:
+    stages = stage_outputs(model)
     if not stages:
         raise ValueError(
-            f"Model {model.name!r} has no stage{{i}}_out layers; freeze it with until=<layer>."
+            f"Model {model.name!r} has no stage{{i}}_out layers; select layers with "
+            "until=<layer name>."
         )
-    backbone = _ancestors(model, stages[-1])
-    if trainable_stages is not None:
-        if (
-            isinstance(trainable_stages, bool)
-            or not isinstance(trainable_stages, int)
-            or not 0 <= trainable_stages <= len(stages)
-        ):
-            raise ValueError(
-                f"trainable_stages must be an int from 0 to {len(stages)} (the model's stages); "
-                f"received trainable_stages={trainable_stages!r}."
-            )
-        last_frozen = len(stages) - trainable_stages
-        return _ancestors(model, stages[last_frozen - 1]) if last_frozen else set()
-    if fraction is not None:
-        if (
-            isinstance(fraction, bool)
-            or not isinstance(fraction, (int, float))
-            or not (0 < fraction <= 1)
-        ):
-            raise ValueError(f"fraction must be in (0, 1]; received fraction={fraction!r}.")
-        ordered = [layer for layer in model.layers if layer.name in backbone]
-        weighted = [index for index, layer in enumerate(ordered) if layer.weights]
-        count = math.ceil(fraction * len(weighted))
-        return {layer.name for layer in ordered[: weighted[count - 1] + 1]}
-    return backbone
+    return stages
+
+
+def _below_stage(model, trainable_stages) -> set[str]:
+    """The layers below the last ``trainable_stages`` stages."""
+    stages = _stages(model)
+    if (
+        isinstance(trainable_stages, bool)
+        or not isinstance(trainable_stages, int)
+        or not 0 <= trainable_stages <= len(stages)
+    ):
+        raise ValueError(
+            f"trainable_stages must be an int from 0 to {len(stages)} (the model's stages); "
+            f"received trainable_stages={trainable_stages!r}."
+        )
+    last_frozen = len(stages) - trainable_stages
+    return _ancestors(model, stages[last_frozen - 1]) if last_frozen else set()
+
+
+def _first_weighted(model, count: int) -> set[str]:
+    """The backbone's layers up to and including its ``count``-th layer with weights."""
+    backbone = _ancestors(model, _stages(model)[-1])
+    ordered = [layer for layer in model.layers if layer.name in backbone]
+    weighted = [index for index, layer in enumerate(ordered) if layer.weights]
+    if count <= 0:
+        return set()
+    return {layer.name for layer in ordered[: weighted[min(count, len(weighted)) - 1] + 1]}
+
+
+def _backbone_size(model) -> int:
+    backbone = _ancestors(model, _stages(model)[-1])
+    return sum(1 for layer in model.layers if layer.name in backbone and layer.weights)
+
+
+def _apply(model, frozen: set[str], keep_batchnorm_frozen) -> FreezeSummary:
+    """Makes the layers in ``frozen`` non-trainable and every other layer trainable."""
+    if not isinstance(keep_batchnorm_frozen, bool):
+        raise ValueError(
+            "keep_batchnorm_frozen must be True or False; received "
+            f"keep_batchnorm_frozen={keep_batchnorm_frozen!r}."
+        )
+    model.trainable = True
+    for layer in model.layers:
+        layer.trainable = layer.name not in frozen
+        if keep_batchnorm_frozen and isinstance(layer, keras.layers.BatchNormalization):
+            layer.trainable = False
+    recompiled = bool(model.compiled)
+    if recompiled:
+        model.compile_from_config(model.get_compile_config())
+    weighted = [layer for layer in model.layers if layer.weights]
+    return FreezeSummary(
+        frozen_layers=tuple(layer.name for layer in weighted if not layer.trainable_weights),
+        trainable_layers=tuple(layer.name for layer in weighted if layer.trainable_weights),
+        frozen_params=sum(math.prod(w.shape) for w in model.non_trainable_weights),
+        trainable_params=sum(math.prod(w.shape) for w in model.trainable_weights),
+        batchnorm_frozen=keep_batchnorm_frozen
+        and any(isinstance(layer, keras.layers.BatchNormalization) for layer in model.layers),
+        recompiled=recompiled,
+    )
+
+
+def _check_model(model) -> None:
+    if not isinstance(model, keras.Model):
+        raise ValueError(f"model must be a keras.Model; received model={model!r}.")
 
 
 def freeze(
@@ -145,28 +192,65 @@ def freeze(
         >>> summary.trainable_layers[-1]
         'predictions'
     """
-    if not isinstance(model, keras.Model):
-        raise ValueError(f"model must be a keras.Model; received model={model!r}.")
-    if not isinstance(keep_batchnorm_frozen, bool):
-        raise ValueError(
-            "keep_batchnorm_frozen must be True or False; received "
-            f"keep_batchnorm_frozen={keep_batchnorm_frozen!r}."
-        )
-    frozen = _frozen_names(model, until, fraction, trainable_stages)
-    model.trainable = True
-    for layer in model.layers:
-        layer.trainable = layer.name not in frozen
-        if keep_batchnorm_frozen and isinstance(layer, keras.layers.BatchNormalization):
-            layer.trainable = False
-    recompiled = bool(model.compiled)
-    if recompiled:
-        model.compile_from_config(model.get_compile_config())
-    weighted = [layer for layer in model.layers if layer.weights]
-    return FreezeSummary(
-        frozen_layers=tuple(layer.name for layer in weighted if not layer.trainable_weights),
-        trainable_layers=tuple(layer.name for layer in weighted if layer.trainable_weights),
-        frozen_params=sum(math.prod(w.shape) for w in model.non_trainable_weights),
-        trainable_params=sum(math.prod(w.shape) for w in model.trainable_weights),
-        batchnorm_frozen=keep_batchnorm_frozen,
-        recompiled=recompiled,
-    )
+    _check_model(model)
+    _check_selectors(model, until, fraction, trainable_stages)
+    if until is not None:
+        frozen = _ancestors(model, until)
+    elif trainable_stages is not None:
+        frozen = _below_stage(model, trainable_stages)
+    elif fraction is not None:
+        frozen = _first_weighted(model, math.ceil(fraction * _backbone_size(model)))
+    else:
+        frozen = _ancestors(model, _stages(model)[-1])
+    return _apply(model, frozen, keep_batchnorm_frozen)
+
+
+def unfreeze(
+    model: keras.Model,
+    *,
+    until: str | None = None,
+    fraction: float | None = None,
+    trainable_stages: int | None = None,
+    keep_batchnorm_frozen: bool = True,
+) -> FreezeSummary:
+    """Makes the top of ``model`` trainable (all of it by default) and freezes the rest.
+
+    The counterpart of :func:`freeze` for the second phase of fine-tuning, with the same
+    selectors seen from the top: ``until`` makes every layer after the named one trainable
+    (the named layer and everything it depends on stay frozen), ``trainable_stages=k``
+    the last ``k`` stages, and ``fraction`` the last part of the backbone's layers with
+    weights. The head is always trainable. Batch norm and recompiling work as in
+    :func:`freeze`: by default every batch-norm layer stays in inference mode.
+
+    Args:
+        model: A cnnzoo model (or any functional model, with ``until`` or no selector).
+        until: Name of the last layer that stays frozen (``"stage3_out"`` for example).
+        fraction: Fraction of the backbone's weighted layers made trainable, in (0, 1].
+        trainable_stages: Number of last stages made trainable.
+        keep_batchnorm_frozen: Keep every batch-norm layer in inference mode.
+
+    Returns:
+        A :class:`FreezeSummary`.
+
+    Raises:
+        ValueError: As :func:`freeze`.
+
+    Example:
+        >>> from cnnzoo import vgg11
+        >>> model = vgg11(input_shape=(32, 32, 3), num_classes=10)
+        >>> _ = freeze(model)
+        >>> print(unfreeze(model, trainable_stages=2))
+        Frozen: 4 layers, 960,896 parameters. Trainable: 7 layers, 27,183,114 parameters.
+    """
+    _check_model(model)
+    _check_selectors(model, until, fraction, trainable_stages)
+    if until is not None:
+        frozen = _ancestors(model, until)
+    elif trainable_stages is not None:
+        frozen = _below_stage(model, trainable_stages)
+    elif fraction is not None:
+        size = _backbone_size(model)
+        frozen = _first_weighted(model, size - math.ceil(fraction * size))
+    else:
+        frozen = set()
+    return _apply(model, frozen, keep_batchnorm_frozen)

@@ -1,0 +1,216 @@
+"""Two-phase fine-tuning in one call: train the new head on a frozen backbone, then
+unfreeze the top of the backbone and continue at a lower learning rate."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import keras
+
+from cnnzoo.transfer.freezing import FreezeSummary, unfreeze
+
+
+@dataclass(frozen=True)
+class Phase:
+    """One phase of :func:`fine_tune`.
+
+    Attributes:
+        epochs: Most epochs of the phase (early stopping may end it sooner).
+        learning_rate: Learning rate of the phase's fresh optimizer.
+        trainable_stages: Number of last stages trained besides the head; 0 trains the
+            head alone, ``None`` the whole model. Ignored when ``until`` is given.
+        until: Freeze this layer and everything it depends on; train the rest.
+        optimizer: Name of a Keras optimizer.
+        patience: Early-stopping patience on the validation loss (the training loss
+            without validation data); the best epoch's weights are restored. ``None``
+            turns early stopping off.
+        keep_batchnorm_frozen: Keep batch norm in inference mode in trained stages too.
+    """
+
+    epochs: int = 5
+    learning_rate: float = 1e-3
+    trainable_stages: int | None = 0
+    until: str | None = None
+    optimizer: str = "adam"
+    patience: int | None = 3
+    keep_batchnorm_frozen: bool = True
+
+
+DEFAULT_PHASES = (Phase(), Phase(learning_rate=1e-4, trainable_stages=2))
+FIELDS = tuple(f.name for f in dataclasses.fields(Phase))
+
+
+@dataclass
+class FineTuneHistory:
+    """The combined history of every phase, epoch by epoch.
+
+    Attributes:
+        history: Metric name to per-epoch values over all phases, as ``History.history``.
+        phase: The phase (1, 2, ...) of each epoch.
+        summaries: What each phase froze and trained.
+        phases: The phases as run, defaults filled in.
+    """
+
+    history: dict[str, list[float]] = field(default_factory=dict)
+    phase: list[int] = field(default_factory=list)
+    summaries: list[FreezeSummary] = field(default_factory=list)
+    phases: list[Phase] = field(default_factory=list)
+
+    @property
+    def epochs(self) -> int:
+        return len(self.phase)
+
+
+def _resolve_phases(phases) -> list[Phase]:
+    if phases is None:
+        return list(DEFAULT_PHASES)
+    if isinstance(phases, (Phase, Mapping)) or not isinstance(phases, Sequence) or not phases:
+        raise ValueError(
+            "phases must be a non-empty list of Phase objects or dicts of Phase fields; "
+            f"received phases={phases!r}."
+        )
+    resolved = []
+    for index, phase in enumerate(phases):
+        if isinstance(phase, Mapping):
+            unknown = sorted(set(phase) - set(FIELDS))
+            if unknown:
+                raise ValueError(
+                    f"phases[{index}] has unknown settings {unknown}; known: {', '.join(FIELDS)}."
+                )
+            phase = dataclasses.replace(DEFAULT_PHASES[min(index, 1)], **phase)
+        if not isinstance(phase, Phase):
+            raise ValueError(f"phases[{index}] must be a Phase or a dict; received {phase!r}.")
+        _check_phase(index, phase)
+        resolved.append(phase)
+    return resolved
+
+
+def _check_phase(index: int, phase: Phase) -> None:
+    def bad(setting, allowed):
+        value = getattr(phase, setting)
+        return ValueError(f"phases[{index}].{setting} must be {allowed}; received {value!r}.")
+
+    if isinstance(phase.epochs, bool) or not isinstance(phase.epochs, int) or phase.epochs < 1:
+        raise bad("epochs", "a positive int")
+    if not isinstance(phase.learning_rate, (int, float)) or phase.learning_rate < 0:
+        raise bad("learning_rate", "a number >= 0")
+    if phase.patience is not None and (
+        isinstance(phase.patience, bool)
+        or not isinstance(phase.patience, int)
+        or phase.patience < 0
+    ):
+        raise bad("patience", "None or an int >= 0")
+    try:
+        keras.optimizers.get(phase.optimizer)
+    except ValueError:
+        raise bad("optimizer", "the name of a Keras optimizer such as 'adam' or 'sgd'") from None
+
+
+def _default_loss(model: keras.Model):
+    """Sparse categorical cross-entropy, from logits when ``predictions`` has no softmax."""
+    try:
+        activation = model.get_layer("predictions").activation
+    except ValueError:
+        activation = None
+    from_logits = getattr(activation, "__name__", "") == "linear"
+    return keras.losses.SparseCategoricalCrossentropy(from_logits=from_logits)
+
+
+def fine_tune(
+    model: keras.Model,
+    train,
+    validation=None,
+    *,
+    phases: Sequence[Phase | Mapping] | None = None,
+    loss=None,
+    metrics: Sequence = ("accuracy",),
+    callbacks: Sequence[keras.callbacks.Callback] = (),
+    batch_size: int | None = None,
+    verbose: int | str = "auto",
+) -> FineTuneHistory:
+    """Fine-tunes ``model`` in phases, by default the two-phase recipe.
+
+    Phase 1 trains the head on a frozen backbone (5 epochs at 1e-3); phase 2 unfreezes
+    the last two stages and continues at 1e-4 (5 epochs). Each phase sets what trains
+    with :func:`unfreeze` (batch norm kept in inference mode), compiles with a fresh
+    optimizer, and stops early when the validation loss stops improving, restoring its
+    best weights. Epochs are numbered on across phases, so callbacks such as
+    TensorBoard see one run.
+
+    Args:
+        model: A model whose head fits the task, e.g. from :func:`replace_head`.
+        train: Training data as ``model.fit`` takes it: a ``tf.data.Dataset`` of
+            ``(images, labels)`` batches, or an ``(images, labels)`` tuple of arrays.
+        validation: Validation data in the same form, or ``None``.
+        phases: The phases, as :class:`Phase` objects or dicts that override the
+            default phase of the same position (``[{"epochs": 2}, {"epochs": 3}]``).
+        loss: Loss; default sparse categorical cross-entropy, from logits when the
+            ``predictions`` layer has no activation.
+        metrics: Metrics to compile with.
+        callbacks: Extra callbacks, given to every phase.
+        batch_size: Batch size for array data.
+        verbose: ``model.fit`` verbosity.
+
+    Returns:
+        A :class:`FineTuneHistory` with the history of all phases.
+
+    Raises:
+        ValueError: For bad phases; as :func:`unfreeze` for bad selectors.
+
+    Example:
+        >>> import numpy as np
+        >>> from cnnzoo import lenet5
+        >>> from cnnzoo.transfer import replace_head
+        >>> model = replace_head(lenet5(), 3)
+        >>> images = np.random.default_rng(0).uniform(0, 1, (8, 32, 32, 1))
+        >>> labels = np.arange(8) % 3
+        >>> result = fine_tune(model, (images, labels), phases=[{"epochs": 1}, {"epochs": 1}],
+        ...                    verbose=0)
+        >>> result.phase, sorted(result.history)
+        ([1, 2], ['accuracy', 'loss'])
+    """
+    if not isinstance(model, keras.Model):
+        raise ValueError(f"model must be a keras.Model; received model={model!r}.")
+    resolved = _resolve_phases(phases)
+    x, y = train if isinstance(train, tuple) else (train, None)
+    result = FineTuneHistory(phases=resolved)
+    for number, phase in enumerate(resolved, start=1):
+        result.summaries.append(
+            unfreeze(
+                model,
+                until=phase.until,
+                trainable_stages=None if phase.until else phase.trainable_stages,
+                keep_batchnorm_frozen=phase.keep_batchnorm_frozen,
+            )
+        )
+        model.compile(
+            optimizer=keras.optimizers.get(
+                {"class_name": phase.optimizer, "config": {"learning_rate": phase.learning_rate}}
+            ),
+            loss=loss if loss is not None else _default_loss(model),
+            metrics=list(metrics),
+        )
+        stopping = []
+        if phase.patience is not None:
+            monitor = "val_loss" if validation is not None else "loss"
+            stopping.append(
+                keras.callbacks.EarlyStopping(
+                    monitor, patience=phase.patience, restore_best_weights=True
+                )
+            )
+        history = model.fit(
+            x,
+            y,
+            batch_size=batch_size,
+            validation_data=validation,
+            initial_epoch=result.epochs,
+            epochs=result.epochs + phase.epochs,
+            callbacks=[*stopping, *callbacks],
+            verbose=verbose,
+        )
+        for metric, values in history.history.items():
+            result.history.setdefault(metric, []).extend(values)
+        result.phase.extend([number] * len(history.epoch))
+    return result
