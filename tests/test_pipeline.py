@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from cnnzoo.data import load_sample, pipeline
+from cnnzoo.data import from_folder, load_sample, pipeline
 from cnnzoo.models import lenet5
 
 RNG = np.random.default_rng(0)
@@ -154,6 +154,17 @@ def test_batched_input_is_detected_and_rebatched():
     dropped = pipeline(batched, (28, 28, 1), batch_size=5, drop_remainder=True, training=False)
     assert [len(y) for _, y in dropped] == [5, 5]
     assert dropped.element_spec[0].shape == (5, 28, 28, 1)
+
+
+def test_folder_batches_keep_their_count_known(tmp_path):
+    images, labels = digits(10)
+    for i, (image, label) in enumerate(zip(images, labels, strict=True)):
+        (tmp_path / str(label)).mkdir(exist_ok=True)
+        keras.utils.save_img(tmp_path / str(label) / f"{i}.png", image, scale=False)
+    data = from_folder(tmp_path, batch_size=3, verbose=False)
+    dataset = pipeline(data.train, (28, 28, 1), batch_size=4, seed=0)
+    assert int(dataset.cardinality()) == 3  # Keras knows an epoch's length from the start
+    assert sum(len(y) for _, y in dataset) == 10
 
 
 @pytest.mark.parametrize("mix", ["mixup", "cutmix"])

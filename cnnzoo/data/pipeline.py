@@ -298,6 +298,9 @@ def _unbatched(data) -> tuple[tf.data.Dataset, bool]:
         )
     if rank == 4:
         dataset = dataset.unbatch()
+        if hasattr(data, "file_paths"):  # from_folder: keep the size known, so that Keras
+            # knows the epoch's length from the first epoch on
+            dataset = dataset.apply(tf.data.experimental.assert_cardinality(len(data.file_paths)))
     elif rank == 2:  # one grayscale image without a channel axis
         if has_labels:
             dataset = dataset.map(lambda x, y: (x[..., None], y))

@@ -86,6 +86,8 @@ def _shortcut(x, source, out_channels, *, name, strides, kind, norm, use_bias, k
     if any(s > 1 for s in strides):
         # A 1-wide max pooling with a stride keeps every s-th position: x[:, ::s, ::s].
         x = pool(x, "max", 1, strides=strides, name=f"{name}_shortcut_pool")
+    if out_channels == in_channels:
+        return x
     return ChannelPadding(out_channels - in_channels, name=f"{name}_shortcut_pad")(x)
 
 

@@ -63,11 +63,20 @@ class CommonArgs:
 
 
 def keyword_checked(func: Callable) -> Callable:
-    """Makes an unknown keyword a ``ValueError`` that suggests the closest known ones."""
-    known = list(inspect.signature(func).parameters)
+    """Makes an unknown keyword a ``ValueError`` that suggests the closest known ones, and
+    adds the ``weights`` argument every factory takes.
+
+    ``weights=None`` (the default) leaves the fresh initialization; ``"imagenet"`` loads
+    keras.applications' ImageNet weights from the Keras cache (see
+    :func:`cnnzoo.transfer.imagenet.load_imagenet_weights`), as does the path of such an
+    ``.h5`` file; a saved cnnzoo model (``.keras``, ``.weights.h5`` or a ``keras.Model``)
+    is loaded by layer name (:func:`cnnzoo.transfer.weights.load_weights`).
+    """
+    signature = inspect.signature(func)
+    known = [*signature.parameters, "weights"]
 
     @functools.wraps(func)
-    def wrapper(*args, **kwargs):
+    def wrapper(*args, weights=None, **kwargs):
         for key in kwargs:
             if key not in known:
                 close = difflib.get_close_matches(key, known, n=3, cutoff=0.5)
@@ -76,8 +85,15 @@ def keyword_checked(func: Callable) -> Callable:
                     f"{func.__name__}() got an unknown argument {key!r}.{hint} "
                     f"Known arguments: {', '.join(k for k in known if k not in ('config',))}."
                 )
-        return func(*args, **kwargs)
+        model = func(*args, **kwargs)
+        if weights is not None:
+            from cnnzoo.transfer.imagenet import load_pretrained  # cnnzoo.transfer builds on models
 
+            load_pretrained(model, weights)
+        return model
+
+    weights = inspect.Parameter("weights", inspect.Parameter.KEYWORD_ONLY, default=None)
+    wrapper.__signature__ = signature.replace(parameters=[*signature.parameters.values(), weights])
     return wrapper
 
 

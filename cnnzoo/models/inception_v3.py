@@ -166,6 +166,10 @@ def inception_v3(
         kernel_regularizer: ``"l2"``, ``("l2", 4e-5)``, ...
         noise: Standard deviation of Gaussian input noise in training.
         augmentation: Keras preprocessing layers applied to the input in training.
+        weights: ``"imagenet"``: keras.applications' InceptionV3 weights (``variant="keras"``),
+            from the Keras cache (:func:`~cnnzoo.transfer.imagenet.load_imagenet_weights`);
+            a ``.keras`` file or a model: a saved cnnzoo model's weights
+            (:func:`~cnnzoo.transfer.weights.load_weights`).
 
     Returns:
         A ``keras.Model``; with ``aux_logits`` its outputs are ``[predictions,

@@ -60,6 +60,23 @@ BLOCKS = {
     (True, "bottleneck"): preact_bottleneck_block,
 }
 STEMS = ("imagenet", "cifar")
+# Where a stage downsamples: its first block (the papers, torchvision, timm) or, shifted
+# by one, the last block of the stage before (keras.applications' ResNet*V2, TF-slim).
+DOWNSAMPLES = ("first", "last")
+
+
+def _block_strides(stage_strides, stage: int, block: int, blocks: int, downsample: str):
+    """The stride of block ``block`` of ``stage`` (both from 1)."""
+    if downsample == "first":
+        return stage_strides[stage - 1] if block == 1 else 1
+    first = stage_strides[0] if stage == 1 and block == 1 else 1
+    last = stage_strides[stage] if block == blocks and stage < len(stage_strides) else 1
+    if first != 1 and last != 1:
+        raise ValueError(
+            "downsample='last' cannot stride a one-block first stage twice; received "
+            f"strides={tuple(stage_strides)}."
+        )
+    return last if first == 1 else first
 
 
 def _stem(x, stem, width, variant, args):
@@ -103,6 +120,7 @@ def resnet(
     depths: tuple[int, ...] | None = None,
     widths: tuple[int, ...] = WIDTHS,
     strides=None,
+    downsample: str = "first",
     width: float = 1.0,
     stem_width: int = 64,
     shortcut: str = "projection",
@@ -147,6 +165,10 @@ def resnet(
         widths: Base width per stage (a bottleneck outputs 4 times it).
         strides: Stride of each stage's first block: one value or one per stage
             (default 1, then 2).
+        downsample: ``"first"``: each stage's first block takes the stage's stride (the
+            papers, torchvision, timm); ``"last"``: the last block of the stage before
+            does, with a subsampled identity shortcut (keras.applications' ResNet*V2,
+            whose weights need it; ``resnet50v2`` ... use it).
         width: Multiplier of ``widths`` (wide ResNets, Zagoruyko and Komodakis 2016).
         stem_width: Filters of the stem convolution.
         shortcut: ``"projection"`` (1x1 convolution where the shape changes, the paper's
@@ -167,6 +189,11 @@ def resnet(
         kernel_regularizer: ``"l2"``, ``("l2", 1e-4)`` (the paper's weight decay), ...
         noise: Standard deviation of Gaussian input noise in training.
         augmentation: Keras preprocessing layers applied to the input in training.
+        weights: ``"imagenet"``: keras.applications' ResNet weights (``variant="v1"``;
+            ``resnet50v2`` ... for the ResNet*V2 weights),
+            from the Keras cache (:func:`~cnnzoo.transfer.imagenet.load_imagenet_weights`);
+            a ``.keras`` file or a model: a saved cnnzoo model's weights
+            (:func:`~cnnzoo.transfer.weights.load_weights`).
 
     Returns:
         A ``keras.Model``.
@@ -182,6 +209,7 @@ def resnet(
     check_choice("variant", variant, tuple(VARIANTS))
     check_choice("stem", stem, STEMS)
     check_choice("shortcut", shortcut, SHORTCUTS)
+    check_choice("downsample", downsample, DOWNSAMPLES)
     if depth is None:
         if block is None or depths is None:
             raise ValueError("resnet(depth=None) needs both block and depths.")
@@ -252,13 +280,15 @@ def resnet(
         for stage, (blocks, stage_width) in enumerate(zip(depths, widths, strict=True), start=1):
             for j in range(1, blocks + 1):
                 index += 1
+                block_strides = _block_strides(stage_strides, stage, j, blocks, downsample)
                 x = block_fn(
                     x,
                     max(1, round(stage_width * width)),
-                    strides=stage_strides[stage - 1] if j == 1 else 1,
+                    strides=block_strides,
                     drop_path_rate=drop_path_rate * index / total_blocks,
                     name=f"stage{stage}_block{j}",
-                    **block_options,
+                    # Striding a later block keeps the width: subsample the identity.
+                    **{**block_options, **({"shortcut": "zero_pad"} if j > 1 else {})},
                 )
             if spec["preact"] and stage == stages:
                 # Pre-activation leaves the last sum un-normalized; keras.applications' post_bn.
@@ -319,6 +349,8 @@ def _factory(depth: int, variant: str | None = None):
     suffix = "v2" if variant == "v2" else ""
     name = f"resnet{depth}{suffix}"
     extra = {} if variant is None else {"variant": variant}
+    if variant == "v2":
+        extra["downsample"] = "last"  # keras.applications' layout, for its weights
 
     def factory(**kwargs) -> keras.Model:
         if cifar:
@@ -370,9 +402,10 @@ _NOTES = {
         "where the shape changes; He-normal initialization."
     ),
     "v2": (
-        "Pre-activation blocks (He et al. 2016) as keras.applications' ResNet*V2, with the "
-        "stride on the first block of each stage as in the paper (keras.applications strides "
-        "the last block of stages 1-3; same weights, different sampling)."
+        "Pre-activation blocks (He et al. 2016) exactly as keras.applications' ResNet*V2: "
+        "the last block of stages 1-3 downsamples (subsampled identity shortcut), where "
+        "the paper strides the first block of stages 2-4 (resnet(depth, variant='v2', "
+        "downsample='first')). Stage outputs are therefore 28, 14, 7, 7 at 224."
     ),
 }
 

@@ -87,6 +87,10 @@ def vgg(
         kernel_regularizer: ``"l2"``, ``("l2", 5e-4)`` (the paper's weight decay), ...
         noise: Standard deviation of Gaussian input noise in training.
         augmentation: Keras preprocessing layers applied to the input in training.
+        weights: ``"imagenet"``: keras.applications' VGG16/VGG19 weights (no batch norm),
+            from the Keras cache (:func:`~cnnzoo.transfer.imagenet.load_imagenet_weights`);
+            a ``.keras`` file or a model: a saved cnnzoo model's weights
+            (:func:`~cnnzoo.transfer.weights.load_weights`).
 
     Returns:
         A ``keras.Model``.

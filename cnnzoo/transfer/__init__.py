@@ -1,19 +1,33 @@
 """Transfer learning with cnnzoo models: freezing (batch norm included), new heads,
-named multi-scale features and two-phase fine-tuning."""
+named multi-scale features, two-phase fine-tuning and pretrained weights."""
 
 from cnnzoo.transfer.features import feature_extractor, stage_outputs
 from cnnzoo.transfer.finetune import FineTuneHistory, Phase, fine_tune
 from cnnzoo.transfer.freezing import FreezeSummary, freeze, unfreeze
 from cnnzoo.transfer.heads import backbone_output, replace_head
+from cnnzoo.transfer.imagenet import MissingWeightsError, keras_cache_folder, load_imagenet_weights
+from cnnzoo.transfer.weights import (
+    WeightsMismatchError,
+    WeightsReport,
+    adapt_input_kernel,
+    load_weights,
+)
 
 __all__ = [
     "FineTuneHistory",
     "FreezeSummary",
+    "MissingWeightsError",
     "Phase",
+    "WeightsMismatchError",
+    "WeightsReport",
+    "adapt_input_kernel",
     "backbone_output",
     "feature_extractor",
     "fine_tune",
     "freeze",
+    "keras_cache_folder",
+    "load_imagenet_weights",
+    "load_weights",
     "replace_head",
     "stage_outputs",
     "unfreeze",

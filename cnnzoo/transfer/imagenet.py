@@ -1,0 +1,242 @@
+"""keras.applications' ImageNet weights, loaded into the cnnzoo models of the same architecture.
+
+cnnzoo never downloads: the files are read from a path or from the Keras cache folder,
+where ``keras.applications`` leaves them after a download.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import warnings
+from dataclasses import dataclass
+
+import keras
+
+from cnnzoo.transfer.weights import WeightsReport, backbone_layers, copy_weights, load_weights
+
+KERAS_WEIGHTS_URL = "https://storage.googleapis.com/tensorflow/keras-applications"
+
+
+@dataclass(frozen=True)
+class KerasArchitecture:
+    """A keras.applications model whose weights fit a cnnzoo model layer for layer."""
+
+    application: str  # the keras.applications function
+    module: str  # keras.applications.<module>.preprocess_input
+    url_folder: str
+    preprocessing: str  # "caffe": BGR minus the ImageNet mean; "tf": RGB in [-1, 1]
+    head: tuple[str, ...] = ("predictions",)  # keras' head layers ("head_" + name in cnnzoo)
+    hint: str = ""  # appended to a mismatch error
+
+    def file_name(self, architecture: str, include_top: bool) -> str:
+        """keras.applications' own name of the file (as ``keras.utils.get_file`` caches it)."""
+        suffix = "" if include_top else "_notop"
+        return f"{architecture}_weights_tf_dim_ordering_tf_kernels{suffix}.h5"
+
+
+_V1 = ' Build it with resnet({depth}, variant="v1"), the layout of keras.applications.'
+_V2 = (
+    " keras.applications' ResNet{depth}V2 downsamples in the last block of stages 1-3: build"
+    " it with resnet{depth}v2(), or resnet({depth}, variant='v2', downsample='last')."
+)
+ARCHITECTURES = {
+    "vgg16": KerasArchitecture("VGG16", "vgg16", "vgg16", "caffe", ("fc1", "fc2", "predictions")),
+    "vgg19": KerasArchitecture("VGG19", "vgg19", "vgg19", "caffe", ("fc1", "fc2", "predictions")),
+    **{
+        f"resnet{depth}": KerasArchitecture(
+            f"ResNet{depth}", "resnet", "resnet", "caffe", hint=_V1.format(depth=depth)
+        )
+        for depth in (50, 101, 152)
+    },
+    **{
+        f"resnet{depth}v2": KerasArchitecture(
+            f"ResNet{depth}V2", "resnet_v2", "resnet", "tf", hint=_V2.format(depth=depth)
+        )
+        for depth in (50, 101, 152)
+    },
+    "inception_v3": KerasArchitecture(
+        "InceptionV3",
+        "inception_v3",
+        "inception_v3",
+        "tf",
+        hint=' Build it with inception_v3(variant="keras"), the layout of keras.applications.',
+    ),
+}
+
+
+class MissingWeightsError(FileNotFoundError):
+    """The ImageNet weights file is neither at the given path nor in the Keras cache."""
+
+
+def keras_cache_folder() -> str:
+    """Where keras.applications caches its weights: ``$KERAS_HOME/models``, else
+    ``~/.keras/models``, read when called (``keras.utils.get_file`` falls back to
+    ``/tmp/.keras/models`` where that folder is not writable; that is searched too).
+
+    Example:
+        >>> os.path.basename(keras_cache_folder())
+        'models'
+    """
+    home = os.environ.get("KERAS_HOME")
+    if home is None:
+        user = os.path.expanduser("~")
+        home = os.path.join(user if os.access(user, os.W_OK) else "/tmp", ".keras")
+    return os.path.join(os.path.expanduser(home), "models")
+
+
+def _architecture(model: keras.Model, architecture: str | None) -> str:
+    key = model.name.removesuffix("_v1") if architecture is None else architecture
+    if key not in ARCHITECTURES:
+        given = f"architecture={architecture!r}" if architecture else f"model {model.name!r}"
+        raise ValueError(
+            f"No keras.applications ImageNet weights for {given}. Supported architectures: "
+            f"{', '.join(ARCHITECTURES)} (ResNet v1 built with variant='v1'); a model with "
+            "another name takes architecture=<one of them>."
+        )
+    return key
+
+
+def _weights_file(key: str, spec: KerasArchitecture, path, prefer_top: bool) -> str:
+    if path is not None:
+        if not os.path.isfile(path):
+            raise MissingWeightsError(f"No weights file at path={os.fspath(path)!r}.")
+        return os.fspath(path)
+    folder = keras_cache_folder()
+    temporary = "/tmp" if os.path.isdir("/tmp") else tempfile.gettempdir()  # as keras
+    fallback = os.path.join(temporary, ".keras", "models")
+    names = [spec.file_name(key, top) for top in ((True, False) if prefer_top else (False, True))]
+    for name in names:
+        for candidate in (os.path.join(folder, name), os.path.join(fallback, name)):
+            if os.path.isfile(candidate):
+                return candidate
+    raise MissingWeightsError(
+        f"No ImageNet weights for {key} in {folder}: put {names[0]} there (or {names[1]}"
+        f"{', without the classifier' if prefer_top else ', with the classifier'}), or pass "
+        f"path=. keras.applications downloads it from {KERAS_WEIGHTS_URL}/{spec.url_folder}/"
+        f"{names[0]}; cnnzoo never downloads."
+    )
+
+
+def _reference_model(spec: KerasArchitecture, path: str) -> keras.Model:
+    """The keras.applications model holding the file's weights, with or without its top."""
+    tops = (False, True) if "_notop" in os.path.basename(path) else (True, False)
+    errors = []
+    for include_top in tops:
+        reference = getattr(keras.applications, spec.application)(
+            weights=None, include_top=include_top
+        )
+        try:
+            with warnings.catch_warnings():  # keras warns about the layout it then rejects
+                warnings.simplefilter("ignore")
+                reference.load_weights(path)
+            return reference
+        except (ValueError, KeyError, OSError) as error:
+            errors.append(f"{'With' if include_top else 'Without'} the top: {error}")
+    raise ValueError(
+        f"{path} does not hold keras.applications {spec.application} weights. " + " ".join(errors)
+    )
+
+
+def load_imagenet_weights(
+    model: keras.Model, path=None, *, architecture: str | None = None
+) -> WeightsReport:
+    """Loads keras.applications' ImageNet weights into the cnnzoo model of that architecture.
+
+    Supported: ``vgg16``, ``vgg19``, ``resnet(50 | 101 | 152, variant="v1")``,
+    ``resnet50v2`` ... and ``inception_v3`` (``variant="keras"``).
+    The file, in keras.applications' legacy ``.h5`` layout or as a Keras 3
+    ``.weights.h5``, is loaded into the matching keras.applications model, whose weights
+    are then copied layer by layer in order. Every pair must agree in weight shapes, kernel
+    sizes, strides and batch-norm epsilon, so a same-shaped network that computes something
+    else (``resnet50``'s default ``variant="v1.5"``, or a ResNet v2 built with
+    ``downsample="first"``) is rejected. Without the top, or with another
+    class count, the backbone loads and the head keeps its fresh weights (reported as
+    skipped). With 1 input channel the first convolution's kernel is summed over RGB; with
+    ``C`` others the RGB kernel repeats cyclically, rescaled by ``3 / C``.
+
+    The weights expect keras' preprocessing, given in the report: ``"caffe"`` for VGG and
+    ResNet v1 (``keras.applications.vgg16`` / ``vgg19`` / ``resnet.preprocess_input``: RGB
+    to BGR, ImageNet mean subtracted, 0-255 scale) and ``"tf"`` for ResNet v2 and
+    Inception v3 (``keras.applications.resnet_v2`` / ``inception_v3.preprocess_input``:
+    scaled to [-1, 1]).
+
+    Args:
+        model: A cnnzoo model of a supported architecture, any input size and channels.
+        path: The weights file. ``None`` looks in :func:`keras_cache_folder` for
+            keras.applications' own file names, ``{architecture}_weights_tf_dim_ordering_
+            tf_kernels.h5`` or ``..._notop.h5`` (the one without the top first when the model
+            has no classifier).
+        architecture: ``"vgg16"``, ``"resnet50"``, ... when ``model.name`` is not the
+            factory's default name.
+
+    Returns:
+        A :class:`~cnnzoo.transfer.weights.WeightsReport` with ``preprocessing`` and
+        ``preprocess_input`` set.
+
+    Raises:
+        MissingWeightsError: A ``FileNotFoundError`` naming the file, the folder to put it
+            in and the URL keras downloads it from.
+        ValueError: For an unsupported architecture, or a layer that does not match
+            (naming it, both shapes or settings, and how to build a matching model).
+
+    Example:
+        >>> import os, tempfile
+        >>> from cnnzoo import vgg16
+        >>> path = os.path.join(tempfile.mkdtemp(), "vgg16_notop.weights.h5")
+        >>> keras.applications.VGG16(weights=None, include_top=False).save_weights(path)
+        >>> model = vgg16(input_shape=(32, 32, 1), include_top=False)
+        >>> print(load_imagenet_weights(model, path))  # doctest: +NORMALIZE_WHITESPACE
+        Loaded 13 layers from vgg16_notop.weights.h5. stage1_block1_conv: kernel summed over
+        3 input channels to 1. Preprocess inputs with keras.applications.vgg16.preprocess_input
+        ('caffe').
+    """
+    if not isinstance(model, keras.Model):
+        raise ValueError(f"model must be a keras.Model; received model={model!r}.")
+    key = _architecture(model, architecture)
+    spec = ARCHITECTURES[key]
+    backbone = backbone_layers(model)
+    weighted = [layer for layer in model.layers if layer.weights]
+    ours = [layer for layer in weighted if layer.name in backbone]
+    head = [layer for layer in weighted if layer.name not in backbone]
+    prefer_top = any(layer.name.removeprefix("head_") in spec.head for layer in head)
+    path = _weights_file(key, spec, path, prefer_top)
+    reference = _reference_model(spec, path)
+    reference = [layer for layer in reference.layers if layer.weights]
+    theirs = [layer for layer in reference if layer.name not in spec.head]
+    if len(ours) != len(theirs):
+        raise ValueError(
+            f"Cannot load {spec.application} weights into model {model.name!r}: its backbone has "
+            f"{len(ours)} layers with weights, keras' has {len(theirs)}.{spec.hint}"
+        )
+    pairs = [
+        (mine, keras_layer.get_weights(), keras_layer)
+        for mine, keras_layer in zip(ours, theirs, strict=True)
+    ]
+    top = {layer.name: layer for layer in reference if layer.name in spec.head}
+    for target in head:
+        source = top.get(target.name.removeprefix("head_"))
+        pairs.append((target, source and source.get_weights(), source))
+    return copy_weights(
+        model,
+        pairs,
+        source=os.path.basename(path),
+        hint=spec.hint,
+        preprocessing=spec.preprocessing,
+        preprocess_input=f"keras.applications.{spec.module}.preprocess_input",
+    )
+
+
+def load_pretrained(model: keras.Model, weights) -> WeightsReport:
+    """The factories' ``weights=``: ``"imagenet"``, a keras.applications ``.h5`` file, a saved
+    cnnzoo model (``.keras``, ``.weights.h5``) or a ``keras.Model``."""
+    if isinstance(weights, str) and weights == "imagenet":
+        return load_imagenet_weights(model)
+    if isinstance(weights, keras.Model) or str(weights).endswith((".keras", ".weights.h5")):
+        return load_weights(model, weights)
+    if isinstance(weights, (str, os.PathLike)) and str(weights).endswith(".h5"):
+        return load_imagenet_weights(model, weights)
+    raise ValueError(
+        "weights must be None, 'imagenet', a keras.applications .h5 file, a saved cnnzoo "
+        f"model (.keras or .weights.h5) or a keras.Model; received weights={weights!r}."
+    )
