@@ -15,7 +15,7 @@ import keras
 
 from cnnzoo.data import load_sample
 from cnnzoo.models import lenet5
-from cnnzoo.plots import plot_history
+from cnnzoo.viz import learning_curves
 
 
 @dataclass(frozen=True)
@@ -94,9 +94,8 @@ def run_demo(
     _, accuracy = model.evaluate(*data.test, batch_size=256, verbose=0)
     model_path = run_dir / "model.keras"
     model.save(model_path)
-    plot_path = plot_history(
-        history.history, run_dir / "learning_curves.png", title="LeNet-5 on the MNIST sample"
-    )
+    plot_path = run_dir / "learning_curves.png"
+    learning_curves(history.history, plot_path, title="LeNet-5 on the MNIST sample")
     metrics = {"test_accuracy": accuracy, "test_images": len(data.test.labels), "epochs": epochs}
     (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
     return DemoResult(float(accuracy), run_dir, model_path, history_path, plot_path)

@@ -10,6 +10,7 @@ from cnnzoo.layers.arithmetic import SpatialSizeError, output_size
 from cnnzoo.layers.channel_padding import ChannelPadding
 from cnnzoo.layers.connection_table import ConnectionTableConv
 from cnnzoo.layers.conv import conv_norm_act, norm_act, pool
+from cnnzoo.layers.filters import FILTER_BANKS, KERNELS, HandMadeFilters
 from cnnzoo.layers.head import POOLINGS, classifier_head
 from cnnzoo.layers.inception import inception_module
 from cnnzoo.layers.inputs import model_input, resolve_augmentation
@@ -23,9 +24,12 @@ from cnnzoo.layers.residual import (
 )
 
 __all__ = [
+    "FILTER_BANKS",
+    "KERNELS",
     "POOLINGS",
     "ChannelPadding",
     "ConnectionTableConv",
+    "HandMadeFilters",
     "LocalResponseNormalization",
     "SpatialSizeError",
     "basic_block",

@@ -6,13 +6,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import keras
-import matplotlib
 import numpy as np
 
 from cnnzoo.augment import make_augmentation
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
+from cnnzoo.viz.figures import check_positive, new_figure, save_png, show_image
 
 
 def augmentation_grid(
@@ -61,8 +58,7 @@ def augmentation_grid(
             "images must be a batch (n, height, width, channels) with 1 or 3 channels; "
             f"received shape {batch.shape}."
         )
-    if isinstance(versions, bool) or not isinstance(versions, int) or versions <= 0:
-        raise ValueError(f"versions must be a positive int; received versions={versions!r}.")
+    check_positive("versions", versions)
     layer = make_augmentation(
         augment, strength=strength, seed=seed, channels=batch.shape[-1], value_range=value_range
     )
@@ -71,25 +67,13 @@ def augmentation_grid(
         augmented = batch if layer is None else layer(batch, training=True)
         copies.append(keras.ops.convert_to_numpy(augmented))
     low, high = value_range
-    figure, axes = plt.subplots(
-        len(batch), versions + 1, figsize=(1.6 * (versions + 1), 1.6 * len(batch)), squeeze=False
-    )
+    figure = new_figure(1.6 * (versions + 1), 1.6 * len(batch))
+    axes = figure.subplots(len(batch), versions + 1, squeeze=False)
     for row in range(len(batch)):
         for column, copy in enumerate(copies):
+            name = "original" if column == 0 else f"augmented {column}"
             picture = np.clip((copy[row] - low) / (high - low), 0, 1)
-            axis = axes[row][column]
-            if picture.shape[-1] == 1:
-                axis.imshow(picture[..., 0], cmap="gray", vmin=0, vmax=1)
-            else:
-                axis.imshow(picture)
-            axis.set_xticks([])
-            axis.set_yticks([])
-            if row == 0:
-                axis.set_title("original" if column == 0 else f"augmented {column}", fontsize=8)
-    figure.suptitle(title or (augment if isinstance(augment, str) else "augmentation"))
-    figure.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=80)
-    plt.close(figure)
-    return path
+            show_image(axes[row][column], picture, title=name if row == 0 else "", limits=(0, 1))
+    title = title or (augment if isinstance(augment, str) else "augmentation")
+    save_png(figure, path, title=title, dpi=80)
+    return Path(path)

@@ -1,0 +1,314 @@
+"""``train``: one call from a model and a data source to a complete run folder."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import keras
+
+from cnnzoo.data import pipeline
+from cnnzoo.models.common_args import check_choice, check_positive_int, check_rate
+from cnnzoo.registry import create_model
+from cnnzoo.training.callbacks import RunBackup, StopOnNaN, TrainingDivergedError, history_rows
+from cnnzoo.training.sources import check_source, load_run_data, write_class_map
+from cnnzoo.viz import learning_curves
+
+SCHEDULES = ("constant", "cosine", "step", "plateau")
+MONITOR = "val_accuracy"  # the best model is the one with the best validation accuracy
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """A finished run: its folder, the best model, the history and the final metrics."""
+
+    run_dir: Path
+    model: keras.Model
+    history: dict[str, list[float]]
+    metrics: dict[str, float]
+
+    @property
+    def epochs(self) -> int:
+        return len(self.history.get("loss", []))
+
+
+def _settings(**settings) -> dict[str, Any]:
+    check_positive_int("epochs", settings["epochs"])
+    check_positive_int("batch_size", settings["batch_size"])
+    check_positive_int("steps_per_execution", settings["steps_per_execution"])
+    check_choice("schedule", settings["schedule"], SCHEDULES)
+    check_rate("label_smoothing", settings["label_smoothing"])
+    check_rate("validation_split", settings["validation_split"])
+    rate = settings["learning_rate"]
+    if isinstance(rate, bool) or not isinstance(rate, (int, float)) or rate <= 0:
+        raise ValueError(f"learning_rate must be a number > 0; received learning_rate={rate!r}.")
+    patience = settings["patience"]
+    if patience is not None and (
+        isinstance(patience, bool) or not isinstance(patience, int) or patience < 0
+    ):
+        raise ValueError(f"patience must be None or an int >= 0; received patience={patience!r}.")
+    try:
+        keras.optimizers.get(settings["optimizer"])
+    except ValueError:
+        raise ValueError(
+            "optimizer must name a Keras optimizer ('adam', 'sgd', 'adamw', 'rmsprop', ...); "
+            f"received optimizer={settings['optimizer']!r}."
+        ) from None
+    return settings
+
+
+def _run_dir(out, name: str, config: dict, resume: bool) -> Path:
+    run_dir = (
+        Path(out) if out is not None else Path("runs") / f"{name}-{time.strftime('%Y%m%d-%H%M%S')}"
+    )
+    stored_path = run_dir / "config.json"
+    if resume:
+        if not stored_path.exists():
+            raise ValueError(f"resume=True, but {run_dir} holds no run (no config.json) to resume.")
+        stored = json.loads(stored_path.read_text())
+        changed = {
+            key for key in config.keys() | stored.keys() if config.get(key) != stored.get(key)
+        }
+        if changed:
+            details = ", ".join(
+                f"{key}: {stored.get(key)!r} -> {config.get(key)!r}" for key in sorted(changed)
+            )
+            raise ValueError(
+                f"The run in {run_dir} was started with other settings ({details}); resume "
+                "it with the same settings, or start a new run in another folder."
+            )
+    elif stored_path.exists():
+        raise ValueError(
+            f"{run_dir} already holds a run; pass resume=True (--resume) to continue it, or "
+            "choose another folder."
+        )
+    run_dir.mkdir(parents=True, exist_ok=True)
+    stored_path.write_text(json.dumps(config, indent=2) + "\n")
+    return run_dir
+
+
+def _build(model, model_kwargs, num_classes: int, mixed_precision: bool) -> keras.Model:
+    if isinstance(model, keras.Model):
+        if mixed_precision:
+            raise ValueError("mixed_precision=True needs a model name, built by train itself.")
+        if model.output_shape[-1] != num_classes:
+            raise ValueError(
+                f"The data has {num_classes} classes but model {model.name!r} has "
+                f"{model.output_shape[-1]} outputs; build it with num_classes={num_classes}."
+            )
+        return model
+    policy = keras.mixed_precision.global_policy()
+    if mixed_precision:
+        keras.mixed_precision.set_global_policy("mixed_float16")
+    try:
+        return create_model(model, num_classes=num_classes, **model_kwargs)
+    finally:
+        keras.mixed_precision.set_global_policy(policy)
+
+
+def _learning_rate(schedule: str, rate: float, total_steps: int):
+    if schedule == "cosine":
+        return keras.optimizers.schedules.CosineDecay(rate, decay_steps=total_steps)
+    if schedule == "step":  # divide by 10 at half and three quarters of the run
+        return keras.optimizers.schedules.PiecewiseConstantDecay(
+            [total_steps // 2, 3 * total_steps // 4], [rate, rate / 10, rate / 100]
+        )
+    return rate
+
+
+def train(
+    model: str | keras.Model,
+    data: str | Path = "mnist-sample",
+    *,
+    out: str | Path | None = None,
+    resume: bool = False,
+    epochs: int = 10,
+    batch_size: int = 32,
+    optimizer: str = "adam",
+    learning_rate: float = 1e-3,
+    schedule: str = "constant",
+    label_smoothing: float = 0.0,
+    augment=None,
+    patience: int | None = 5,
+    validation_split: float = 0.2,
+    seed: int = 0,
+    steps_per_execution: int = 1,
+    jit_compile: bool | str = "auto",
+    mixed_precision: bool = False,
+    model_kwargs: dict | None = None,
+    verbose: int | str = "auto",
+) -> TrainResult:
+    """Trains a model on a data source and writes a complete run folder.
+
+    The folder (``out``, default ``runs/<model>-<time>``) holds ``config.json`` (every
+    setting, enough to repeat the run), ``model.keras`` (the epoch with the best
+    validation accuracy), ``history.csv``, TensorBoard ``logs/``, ``curves.png``,
+    ``class_indices.json`` (and a folder's ``data_report.json``), ``metrics.json`` and,
+    while the run is unfinished, ``backup/``. A run killed at any point continues from
+    its last finished epoch with ``resume=True`` and the same settings, and ends with the
+    full number of epochs and one history row per epoch. A loss that becomes NaN stops
+    the run with :class:`TrainingDivergedError` and keeps the last backup.
+
+    Args:
+        model: A registered model name (built with the data's class count and
+            ``model_kwargs``) or a built ``keras.Model``.
+        data: ``"mnist-sample"``, a folder of class subfolders, or ``"tfds:NAME"``.
+        out: The run folder.
+        resume: Continue the run in ``out``.
+        epochs: Epochs of the whole run.
+        batch_size: Batch size.
+        optimizer: A Keras optimizer name.
+        learning_rate: Initial learning rate.
+        schedule: ``"constant"``, ``"cosine"`` (decay to 0 over the run), ``"step"``
+            (/10 at 50% and 75%) or ``"plateau"`` (/10 when the validation loss stalls).
+        label_smoothing: Label smoothing of the cross-entropy.
+        augment: An augmentation preset name or layers, applied in training only.
+        patience: Early-stopping patience in epochs on the validation accuracy; ``None``
+            trains every epoch.
+        validation_split: Held-out fraction for sources without a validation split.
+        seed: Seed of the weights, the split, the shuffling and the augmentation.
+        steps_per_execution: Batches per compiled call.
+        jit_compile: XLA compilation (``"auto"``: Keras decides).
+        mixed_precision: Build the model with the ``mixed_float16`` policy.
+        model_kwargs: Arguments of the model's factory, e.g. ``{"dropout": 0.3}``.
+        verbose: ``fit`` verbosity.
+
+    Returns:
+        A :class:`TrainResult`.
+
+    Raises:
+        ValueError: For a bad setting, data source or run folder.
+        TrainingDivergedError: When the loss becomes NaN or infinite.
+
+    Example:
+        >>> import tempfile
+        >>> result = train("lenet5", epochs=1, out=tempfile.mkdtemp(), verbose=0,
+        ...                model_kwargs={"variant": "modern"})
+        >>> sorted(path.name for path in result.run_dir.iterdir())  # doctest: +NORMALIZE_WHITESPACE
+        ['class_indices.json', 'config.json', 'curves.png', 'history.csv', 'logs',
+         'metrics.json', 'model.keras']
+        >>> result.epochs, result.metrics["test_accuracy"] > 0.5
+        (1, True)
+    """
+    settings = _settings(
+        epochs=epochs, batch_size=batch_size, optimizer=optimizer, learning_rate=learning_rate,
+        schedule=schedule, label_smoothing=label_smoothing, augment=augment, patience=patience,
+        validation_split=validation_split, seed=seed, steps_per_execution=steps_per_execution,
+        jit_compile=jit_compile, mixed_precision=mixed_precision,
+    )  # fmt: skip
+    if not isinstance(model, (str, keras.Model)):
+        raise ValueError(f"model must be a model name or a keras.Model; received model={model!r}.")
+    if augment is not None and not isinstance(augment, str):
+        settings["augment"] = repr(augment)  # layers: recorded, not repeatable from the file
+    name = model if isinstance(model, str) else model.name
+    config = {
+        "model": name, "model_kwargs": model_kwargs or {}, "data": check_source(data), **settings
+    }  # fmt: skip
+    config = json.loads(json.dumps(config, default=repr))  # as it reads back from the file
+    run_dir = _run_dir(out, name, config, resume)
+    metrics_path = run_dir / "metrics.json"
+    if resume and metrics_path.exists():  # finished already: nothing left to train
+        return _finished(run_dir)
+
+    keras.utils.set_random_seed(seed)
+    run_data = load_run_data(
+        config["data"], seed=seed, validation_split=validation_split, run_dir=run_dir
+    )
+    num_classes = len(run_data.class_names)
+    if not (run_dir / "class_indices.json").exists():
+        write_class_map(run_dir, run_data.class_names)
+    net = _build(model, model_kwargs or {}, num_classes, mixed_precision)
+    one_hot = label_smoothing > 0
+
+    def batches(split, training):
+        return pipeline(
+            split, net, training=training, batch_size=batch_size,
+            augment=augment if training else None, input_range=run_data.input_range, seed=seed,
+            one_hot=one_hot, num_classes=num_classes,
+        )  # fmt: skip
+
+    train_batches = batches(run_data.train, True)
+    validation = batches(run_data.validation, False)
+    steps = int(train_batches.cardinality())
+    total_steps = max(1, epochs * steps) if steps > 0 else 10_000
+    loss = (
+        keras.losses.CategoricalCrossentropy(label_smoothing=label_smoothing) if one_hot
+        else keras.losses.SparseCategoricalCrossentropy()
+    )  # fmt: skip
+    rate = {"learning_rate": _learning_rate(schedule, learning_rate, total_steps)}
+    net.compile(
+        optimizer=keras.optimizers.get({"class_name": optimizer, "config": rate}),
+        loss=loss, metrics=["accuracy"], steps_per_execution=steps_per_execution,
+        jit_compile=jit_compile,
+    )  # fmt: skip
+    backup = RunBackup(run_dir / "backup", run_dir / "history.csv")
+    initial_epoch = backup.restore(net)
+    callbacks = [*_callbacks(run_dir, learning_rate, schedule, patience), backup]
+    net.fit(
+        train_batches,
+        validation_data=validation,
+        epochs=epochs,
+        initial_epoch=initial_epoch,
+        callbacks=callbacks,
+        shuffle=False,  # the pipeline shuffles
+        verbose=verbose,
+    )
+    return _finish(
+        run_dir,
+        net,
+        validation,
+        batches(run_data.test, False) if run_data.test is not None else None,
+    )
+
+
+def _callbacks(run_dir: Path, learning_rate: float, schedule: str, patience) -> list:
+    best = [row[MONITOR] for row in history_rows(run_dir / "history.csv") if MONITOR in row]
+    callbacks = [
+        StopOnNaN(learning_rate, run_dir / "backup"),
+        keras.callbacks.ModelCheckpoint(
+            run_dir / "model.keras", monitor=MONITOR, mode="max", save_best_only=True,
+            initial_value_threshold=max(best) if best else None,
+        ),
+        keras.callbacks.TensorBoard(run_dir / "logs"),
+    ]  # fmt: skip
+    if patience is not None:
+        callbacks.append(keras.callbacks.EarlyStopping(MONITOR, mode="max", patience=patience))
+    if schedule == "plateau":
+        callbacks.append(keras.callbacks.ReduceLROnPlateau(patience=max(1, (patience or 4) // 2)))
+    return callbacks  # the backup goes last: an epoch is backed up after all have seen it
+
+
+def _history(run_dir: Path) -> dict[str, list[float]]:
+    rows = history_rows(run_dir / "history.csv")
+    keys = [key for key in (rows[0] if rows else {}) if key != "epoch"]
+    return {key: [row[key] for row in rows] for key in keys}
+
+
+def _finish(run_dir: Path, net: keras.Model, validation, test) -> TrainResult:
+    best_path = run_dir / "model.keras"
+    if not best_path.exists():  # no validation accuracy improved (e.g. every epoch NaN-free 0)
+        net.save(best_path)
+    best = keras.saving.load_model(best_path)
+    metrics = {}
+    for split, batches in (("validation", validation), ("test", test)):
+        if batches is not None:
+            values = best.evaluate(batches, verbose=0, return_dict=True)
+            metrics.update({f"{split}_{key}": float(value) for key, value in values.items()})
+    history = _history(run_dir)
+    learning_curves(history, run_dir / "curves.png", title=f"{best.name}: {run_dir.name}")
+    (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    shutil.rmtree(run_dir / "backup", ignore_errors=True)  # finished: metrics.json marks it
+    return TrainResult(run_dir, best, history, metrics)
+
+
+def _finished(run_dir: Path) -> TrainResult:
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    best = keras.saving.load_model(run_dir / "model.keras")
+    return TrainResult(run_dir, best, _history(run_dir), metrics)
+
+
+__all__ = ["SCHEDULES", "TrainResult", "TrainingDivergedError", "train"]

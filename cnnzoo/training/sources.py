@@ -1,0 +1,98 @@
+"""Data sources a training run names: the bundled sample, an image folder, or TFDS."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cnnzoo.data import from_folder, from_tfds, load_sample
+
+SAMPLE = "mnist-sample"
+
+
+@dataclass(frozen=True)
+class RunData:
+    """What a run trains and evaluates on, before :func:`cnnzoo.data.pipeline`.
+
+    ``train``/``validation``/``test`` are anything ``pipeline`` takes (``None`` when a
+    source has no such split); ``input_range`` is the images' value range.
+    """
+
+    train: Any
+    validation: Any
+    test: Any
+    class_names: tuple[str, ...]
+    input_range: tuple[float, float] | None
+    description: str
+
+
+def describe_sources() -> str:
+    return (
+        f"'{SAMPLE}' (the bundled MNIST sample), a folder of class subfolders, or "
+        "'tfds:NAME' (a prepared TensorFlow Datasets dataset)"
+    )
+
+
+def check_source(source) -> str:
+    """``source`` as a string, or a ``ValueError`` that lists the kinds of source."""
+    if not isinstance(source, (str, Path)):
+        raise ValueError(f"data must be {describe_sources()}; received data={source!r}.")
+    source = str(source)
+    if source == SAMPLE or source.startswith("tfds:"):
+        return source
+    if not Path(source).is_dir():
+        raise ValueError(
+            f"data must be {describe_sources()}; received data={source!r}, which is not a folder."
+        )
+    return source
+
+
+def load_run_data(
+    source: str, *, seed: int, validation_split: float, run_dir: Path | None = None
+) -> RunData:
+    """Reads ``source`` (see :func:`check_source`) and splits it.
+
+    The sample has its own stratified train, validation and test splits. A folder is
+    split into train and validation by ``validation_split`` (stratified, seeded); its
+    class map and file report go into ``run_dir``. TFDS takes the ``train`` split, with
+    ``validation_split`` of it held out, and ``test`` when the dataset has one.
+
+    Example:
+        >>> data = load_run_data("mnist-sample", seed=0, validation_split=0.1)
+        >>> len(data.train[1]), len(data.validation[1]), len(data.test[1]), data.input_range
+        (3600, 400, 1000, (0, 1))
+    """
+    source = check_source(source)
+    if source == SAMPLE:
+        splits = load_sample("mnist", seed=seed)
+        return RunData(
+            tuple(splits.train), tuple(splits.validation), tuple(splits.test),
+            splits.class_names, (0, 1), "the bundled MNIST sample",
+        )  # fmt: skip
+    if source.startswith("tfds:"):
+        return _tfds(source[5:], validation_split)
+    data = from_folder(
+        source, validation_split=validation_split, seed=seed, batch_size=None,
+        report_dir=run_dir, verbose=False,
+    )  # fmt: skip
+    return RunData(data.train, data.validation, None, data.class_names, None, source)
+
+
+def _tfds(name: str, validation_split: float) -> RunData:
+    held_out = round(validation_split * 100)
+    train = from_tfds(name, split=[f"train[{held_out}%:]", f"train[:{held_out}%]"])
+    splits = train.info.splits
+    test = from_tfds(name, split="test").dataset if "test" in splits else None
+    class_names = train.class_names or tuple(
+        str(i) for i in range(train.info.features["label"].num_classes)
+    )
+    return RunData(train.dataset[0], train.dataset[1], test, class_names, None, f"tfds:{name}")
+
+
+def write_class_map(run_dir: Path, class_names) -> Path:
+    """``class_indices.json``: class name to index, as :func:`from_folder` writes it."""
+    path = run_dir / "class_indices.json"
+    path.write_text(json.dumps({name: i for i, name in enumerate(class_names)}, indent=2))
+    return path

@@ -1,0 +1,33 @@
+"""Pictures for learners, each written as a PNG.
+
+- :func:`augmentation_grid`: what an augmentation does to real images.
+- :func:`learning_curves`: loss and metrics per epoch, training beside validation.
+- :func:`first_layer_filters`: the kernels of the first convolution.
+- :func:`feature_maps`: the hierarchy of features, one row per layer, for one image.
+- :func:`confusion_matrix`: which classes are mistaken for which
+  (:func:`confusion_counts` gives the numbers).
+- :func:`filter_responses`: hand-made edge filters (Prewitt, Sobel, ...) on an image,
+  beside a trained first layer.
+
+The figures are built without ``pyplot``: nothing stays open and the matplotlib backend is
+left alone. The functions added with the figures return the ``Figure``;
+:func:`augmentation_grid` returns the path written.
+"""
+
+from cnnzoo.viz.augmentation import augmentation_grid
+from cnnzoo.viz.confusion import confusion_counts, confusion_matrix
+from cnnzoo.viz.curves import learning_curves, read_history
+from cnnzoo.viz.features import feature_maps
+from cnnzoo.viz.kernels import filter_responses, first_convolution, first_layer_filters
+
+__all__ = [
+    "augmentation_grid",
+    "confusion_counts",
+    "confusion_matrix",
+    "feature_maps",
+    "filter_responses",
+    "first_convolution",
+    "first_layer_filters",
+    "learning_curves",
+    "read_history",
+]

@@ -1,0 +1,182 @@
+"""Training runs: the run folder, resume after SIGKILL, NaN stops, settings and errors."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import keras
+import numpy as np
+import pytest
+
+from cnnzoo.data import load_sample
+from cnnzoo.training import TrainingDivergedError, history_rows, train
+from cnnzoo.training.callbacks import RunBackup, StopOnNaN
+from cnnzoo.training.run import _learning_rate
+
+LENET = {"variant": "modern"}
+
+
+@pytest.fixture(scope="module")
+def digits_folder(tmp_path_factory):
+    """24 real digits (3s and 8s) as PNG files in class folders: quick epochs."""
+    root = tmp_path_factory.mktemp("images")
+    sample = load_sample("mnist").train
+    for digit in (3, 8):
+        (root / f"d{digit}").mkdir()
+        for i, index in enumerate(np.flatnonzero(sample.labels == digit)[:12]):
+            image = (sample.images[index] * 255).astype("uint8")
+            keras.utils.save_img(root / f"d{digit}" / f"{i}.png", image, scale=False)
+    return root
+
+
+def quick(folder, out, **kwargs):
+    """A one-epoch run on the digits folder."""
+    settings = {"epochs": 1, "batch_size": 8, "model_kwargs": LENET, "verbose": 0, **kwargs}
+    return train("lenet5", folder, out=out, **settings)
+
+
+def test_a_run_folder_has_everything_to_reproduce_and_inspect_it(tmp_path):
+    result = train("lenet5", epochs=2, out=tmp_path / "run", model_kwargs=LENET, verbose=0)
+    run = result.run_dir
+    config = json.loads((run / "config.json").read_text())
+    assert config["model"] == "lenet5" and config["model_kwargs"] == LENET
+    assert config["data"] == "mnist-sample" and config["epochs"] == 2 and config["seed"] == 0
+    rows = history_rows(run / "history.csv")
+    assert [row["epoch"] for row in rows] == [0, 1]
+    assert {"loss", "accuracy", "val_loss", "val_accuracy"} <= set(rows[0])
+    assert result.history["val_accuracy"] == [row["val_accuracy"] for row in rows]
+    assert json.loads((run / "class_indices.json").read_text())["7"] == 7
+    assert (run / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert any((run / "logs").rglob("events.out.tfevents.*"))
+    assert not (run / "backup").exists()  # finished
+    metrics = json.loads((run / "metrics.json").read_text())
+    best = max(result.history["val_accuracy"])
+    assert metrics["validation_accuracy"] == pytest.approx(best, abs=1e-6)  # the best epoch
+    assert metrics["test_accuracy"] > 0.8
+    reloaded = keras.saving.load_model(run / "model.keras")
+    assert reloaded.output_shape == (None, 10)
+
+
+def test_a_run_is_not_overwritten_and_resumes_only_with_its_settings(tmp_path, digits_folder):
+    first = quick(digits_folder, tmp_path)
+    with pytest.raises(ValueError, match=r"already holds a run; pass resume=True"):
+        quick(digits_folder, tmp_path)
+    with pytest.raises(ValueError, match=r"other settings \(epochs: 1 -> 3\)"):
+        quick(digits_folder, tmp_path, epochs=3, resume=True)
+    again = quick(digits_folder, tmp_path, resume=True)
+    assert again.metrics == first.metrics and again.epochs == 1  # finished: nothing retrained
+    with pytest.raises(ValueError, match=r"holds no run \(no config.json\) to resume"):
+        train("lenet5", out=tmp_path / "empty", resume=True)
+
+
+SCRIPT = """
+import sys
+from cnnzoo.training import train
+train("lenet5", epochs=4, out=sys.argv[1], resume=len(sys.argv) > 2,
+      model_kwargs={"variant": "modern"}, verbose=2)
+"""
+
+
+def test_a_run_killed_after_its_second_epoch_resumes_to_a_complete_history(tmp_path):
+    run = tmp_path / "run"
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    process = subprocess.Popen(
+        [sys.executable, "-c", SCRIPT, str(run)], env=env,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    deadline = time.monotonic() + 300
+    while len(history_rows(run / "history.csv")) < 2 and process.poll() is None:
+        assert time.monotonic() < deadline, "the run never finished two epochs"
+        time.sleep(0.05)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    done = len(history_rows(run / "history.csv"))
+    assert 2 <= done < 4 and (run / "backup").exists() and not (run / "metrics.json").exists()
+    resumed = subprocess.run(
+        [sys.executable, "-c", SCRIPT, str(run), "resume"], env=env,
+        capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert "Epoch 1/4" not in resumed.stdout and "Epoch 4/4" in resumed.stdout  # continued
+    assert [row["epoch"] for row in history_rows(run / "history.csv")] == [0, 1, 2, 3]
+    assert (run / "metrics.json").exists() and not (run / "backup").exists()
+
+
+def test_a_nan_loss_raises_and_keeps_the_last_good_backup(tmp_path):
+    model = keras.Sequential([keras.Input((8,)), keras.layers.Dense(2, activation="softmax")])
+    model.compile("sgd", "sparse_categorical_crossentropy")
+    poison = keras.callbacks.LambdaCallback(  # after the first epoch's backup: NaN weights
+        on_epoch_end=lambda epoch, logs: model.layers[0].kernel.assign(
+            np.full((8, 2), np.nan, "float32")
+        )
+    )
+    callbacks = [
+        StopOnNaN(0.01, tmp_path / "backup"),
+        RunBackup(tmp_path / "backup", tmp_path / "h.csv"),
+        poison,
+    ]
+    x, y = np.random.default_rng(0).uniform(0, 1, (8, 8)), np.arange(8) % 2
+    with pytest.raises(
+        TrainingDivergedError, match=r"epoch 2, batch 1.*lower learning rate than 0.01"
+    ):
+        model.fit(x, y, batch_size=4, epochs=3, callbacks=callbacks, verbose=0)
+    assert json.loads((tmp_path / "backup" / "epoch.json").read_text()) == {"epoch": 1}
+    assert len(history_rows(tmp_path / "h.csv")) == 1
+    fresh = keras.Sequential([keras.Input((8,)), keras.layers.Dense(2, activation="softmax")])
+    fresh.compile("sgd", "sparse_categorical_crossentropy")
+    assert RunBackup(tmp_path / "backup", tmp_path / "h.csv").restore(fresh) == 1
+    assert np.isfinite(fresh.layers[0].kernel.numpy()).all()  # the last good weights
+
+
+def test_an_absurd_learning_rate_stops_the_run_with_advice(tmp_path):
+    with pytest.raises(
+        TrainingDivergedError, match=r"training diverged. Try a lower learning rate"
+    ):
+        train("lenet5", epochs=2, out=tmp_path, optimizer="sgd", learning_rate=1e12, verbose=0,
+              model_kwargs={"variant": "modern"})  # fmt: skip
+    assert (tmp_path / "config.json").exists() and not (tmp_path / "metrics.json").exists()
+
+
+def test_schedules_decay_over_the_run():
+    cosine = _learning_rate("cosine", 0.1, 100)
+    step = _learning_rate("step", 0.1, 100)
+    assert float(cosine(0)) == pytest.approx(0.1) and float(cosine(100)) == pytest.approx(0.0)
+    assert [float(step(s)) for s in (0, 51, 76)] == pytest.approx([0.1, 0.01, 0.001])
+    assert _learning_rate("constant", 0.1, 100) == 0.1
+
+
+def test_folder_data_label_smoothing_and_plateau(tmp_path, digits_folder):
+    result = quick(digits_folder, tmp_path, epochs=2, label_smoothing=0.1, schedule="plateau")
+    run = result.run_dir
+    assert json.loads((run / "class_indices.json").read_text()) == {"d3": 0, "d8": 1}
+    assert json.loads((run / "data_report.json").read_text())
+    assert set(result.metrics) == {"validation_loss", "validation_accuracy"}  # no test split
+    assert result.model.output_shape == (None, 2) and result.epochs == 2
+
+
+def test_seeded_runs_repeat(tmp_path, digits_folder):
+    runs = [quick(digits_folder, tmp_path / str(i), epochs=2, seed=3) for i in range(2)]
+    assert runs[0].history == runs[1].history
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"epochs": 0}, r"epochs must be a positive int; received epochs=0"),
+        ({"schedule": "linear"}, r"schedule must be one of .*received schedule='linear'"),
+        ({"optimizer": "adamm"}, r"optimizer must name a Keras optimizer.*'adamm'"),
+        ({"learning_rate": -1}, r"learning_rate must be a number > 0"),
+        ({"patience": -2}, r"patience must be None or an int >= 0"),
+        (
+            {"data": "no/such/folder"},
+            r"data must be 'mnist-sample' .*'no/such/folder'.*not a folder",
+        ),
+    ],
+)
+def test_bad_settings_name_themselves(tmp_path, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        train("lenet5", out=tmp_path, **kwargs)
+    assert not (tmp_path / "config.json").exists()
