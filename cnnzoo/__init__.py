@@ -7,6 +7,12 @@ Example:
     (None, 10)
 """
 
+import os
+
+# TensorFlow's C++ start-up logs (CUDA probing, CPU features) are noise for a user; a value
+# the user set is kept.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
 from cnnzoo import models
 from cnnzoo.compute import count_macs
 from cnnzoo.models import *  # noqa: F403  (the factories; models.__all__ is the list)

@@ -72,19 +72,17 @@ def test_a_run_is_not_overwritten_and_resumes_only_with_its_settings(tmp_path, d
         train("lenet5", out=tmp_path / "empty", resume=True)
 
 
-SCRIPT = """
-import sys
-from cnnzoo.training import train
-train("lenet5", epochs=4, out=sys.argv[1], resume=len(sys.argv) > 2,
-      model_kwargs={"variant": "modern"}, verbose=2)
-"""
+def _train_command(run, *extra):
+    """``cnnzoo train`` as a user types it: 4 epochs of LeNet-5 on the bundled sample."""
+    command = ["train", "lenet5", "--epochs", "4", "--out", str(run), "--set", "variant=modern"]
+    return [sys.executable, "-m", "cnnzoo", *command, *extra]
 
 
 def test_a_run_killed_after_its_second_epoch_resumes_to_a_complete_history(tmp_path):
     run = tmp_path / "run"
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
     process = subprocess.Popen(
-        [sys.executable, "-c", SCRIPT, str(run)], env=env,
+        _train_command(run), env=env,
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     deadline = time.monotonic() + 300
@@ -96,7 +94,7 @@ def test_a_run_killed_after_its_second_epoch_resumes_to_a_complete_history(tmp_p
     done = len(history_rows(run / "history.csv"))
     assert 2 <= done < 4 and (run / "backup").exists() and not (run / "metrics.json").exists()
     resumed = subprocess.run(
-        [sys.executable, "-c", SCRIPT, str(run), "resume"], env=env,
+        _train_command(run, "--resume"), env=env,
         capture_output=True, text=True, timeout=300, check=False,
     )  # fmt: skip
     assert resumed.returncode == 0, resumed.stderr[-2000:]

@@ -1,0 +1,224 @@
+"""The subcommands of ``cnnzoo``: argument definitions and handlers, each a few calls
+into the library."""
+
+from __future__ import annotations
+
+import ast
+
+from cnnzoo.cli import UsageError
+
+# ----- shared arguments ---------------------------------------------------------------
+
+
+def parse_sets(pairs: list[str] | None) -> dict:
+    """``["dropout=0.3", "norm=batch", "widths=(8,16)"]`` as factory keyword arguments:
+    Python literals where the value is one, strings otherwise."""
+    kwargs = {}
+    for pair in pairs or []:
+        key, sep, text = pair.partition("=")
+        if not sep or not key.strip():
+            raise UsageError(f"--set takes key=value; received {pair!r}.")
+        try:
+            kwargs[key.strip()] = ast.literal_eval(text)
+        except (ValueError, SyntaxError):
+            kwargs[key.strip()] = text
+    return kwargs
+
+
+def parse_shape(text: str | None) -> tuple[int, ...] | None:
+    if text is None:
+        return None
+    try:
+        shape = tuple(int(size) for size in text.split(","))
+    except ValueError:
+        raise UsageError(f"--input-shape takes sizes like 32,32,3; received {text!r}.") from None
+    return shape
+
+
+def _add_model_arguments(parser) -> None:
+    parser.add_argument("--input-shape", help="input shape, e.g. 32,32,3 (default: the model's)")
+    parser.add_argument(
+        "--set", action="append", metavar="KEY=VALUE", default=[],
+        help="any factory argument, e.g. --set dropout=0.3 (repeatable)",
+    )  # fmt: skip
+
+
+def _model_kwargs(args, **extra) -> dict:
+    kwargs = parse_sets(args.set)
+    shape = parse_shape(getattr(args, "input_shape", None))
+    if shape is not None:
+        kwargs["input_shape"] = shape
+    return {**kwargs, **{key: value for key, value in extra.items() if value is not None}}
+
+
+def human(count: int) -> str:
+    """``61706`` as ``61.7K``, ``15470264320`` as ``15.47G``.
+
+    Example:
+        >>> human(61706), human(138357544), human(15470264320)
+        ('61.7K', '138.36M', '15.47G')
+    """
+    for unit, scale, digits in (("G", 1e9, 2), ("M", 1e6, 2), ("K", 1e3, 1)):
+        if count >= scale:
+            return f"{count / scale:.{digits}f}{unit}"
+    return str(count)
+
+
+# ----- list and info --------------------------------------------------------------------
+
+
+def _list_arguments(parser) -> None:
+    parser.add_argument("pattern", nargs="?", default="*", help="name pattern, e.g. 'resnet*'")
+
+
+def list_command(args) -> int:
+    from cnnzoo.cli.catalog import catalog
+    from cnnzoo.cli.tables import format_rows
+
+    rows = catalog(args.pattern)
+    if not rows:
+        raise UsageError(f"no registered model matches {args.pattern!r}; try 'cnnzoo list'.")
+    header = ("model", "family", "params", "MACs", "default input", "min input")
+    table = [
+        (row.name, row.family, human(row.params), human(row.macs),
+         "x".join(map(str, row.default_input)), str(row.min_input_size))
+        for row in rows
+    ]  # fmt: skip
+    print(format_rows(header, table))
+    return 0
+
+
+def _info_arguments(parser) -> None:
+    parser.add_argument("model", help="a registered model name (see 'cnnzoo list')")
+    parser.add_argument("--num-classes", type=int)
+    _add_model_arguments(parser)
+
+
+def info_command(args) -> int:
+    from cnnzoo.compute import count_macs, format_layer_table, layer_table
+    from cnnzoo.registry import create_model, model_info
+
+    info = model_info(args.model)
+    model = create_model(args.model, **_model_kwargs(args, num_classes=args.num_classes))
+    trainable = sum(int(w.numpy().size) for w in model.trainable_weights)
+    year = "" if str(info.year) in info.paper else f", {info.year}"
+    print(f"{info.name} ({info.family}): {info.paper}{year}")
+    if info.notes:
+        print(f"Deviations and choices: {info.notes}")
+    print(
+        f"Input {tuple(model.input_shape[1:])}, output {tuple(model.output_shape[1:])}; "
+        f"parameters {model.count_params():,} (trainable {trainable:,}, non-trainable "
+        f"{model.count_params() - trainable:,}); forward MACs {count_macs(model):,}\n"
+    )
+    print(format_layer_table(layer_table(model)))
+    return 0
+
+
+# ----- train ----------------------------------------------------------------------------
+
+
+def _train_arguments(parser) -> None:
+    from cnnzoo.augment import PRESETS
+    from cnnzoo.training import SCHEDULES
+
+    parser.add_argument("model", help="a registered model name (see 'cnnzoo list')")
+    parser.add_argument("--data", default="mnist-sample",
+                        help="'mnist-sample' (bundled, the default), a folder of class "
+                             "subfolders, or tfds:NAME")  # fmt: skip
+    parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--optimizer", default="adam")
+    parser.add_argument("--lr", type=float, default=1e-3, help="learning rate")
+    parser.add_argument("--schedule", choices=SCHEDULES, default="constant")
+    parser.add_argument("--augment", choices=sorted(PRESETS), help="augmentation preset")
+    parser.add_argument("--dropout", type=float, help="dropout rate of the model's head")
+    parser.add_argument("--label-smoothing", type=float, default=0.0)
+    parser.add_argument("--patience", type=int, default=5,
+                        help="early-stopping patience in epochs (-1: off)")  # fmt: skip
+    parser.add_argument("--out", help="run folder (default runs/MODEL-TIME)")
+    parser.add_argument("--resume", action="store_true", help="continue the run in --out")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--mixed-precision", action="store_true", help="mixed_float16")
+    parser.add_argument("--jit", action="store_true", help="compile with XLA")
+    _add_model_arguments(parser)
+
+
+def train_command(args) -> int:
+    from cnnzoo.training import train
+
+    if args.resume and not args.out:
+        raise UsageError("--resume needs --out, the folder of the run to continue.")
+    result = train(
+        args.model, args.data, out=args.out, resume=args.resume, epochs=args.epochs,
+        batch_size=args.batch_size, optimizer=args.optimizer, learning_rate=args.lr,
+        schedule=args.schedule, label_smoothing=args.label_smoothing, augment=args.augment,
+        patience=None if args.patience < 0 else args.patience, seed=args.seed,
+        mixed_precision=args.mixed_precision, jit_compile=True if args.jit else "auto",
+        model_kwargs=_model_kwargs(args, dropout=args.dropout), verbose=1,
+    )  # fmt: skip
+    print()
+    for key, value in result.metrics.items():
+        print(f"{key}: {value:.4f}")
+    print(f"Run folder: {result.run_dir}")
+    return 0
+
+
+# ----- evaluate, predict, export ---------------------------------------------------------
+
+
+def _run_argument(parser) -> None:
+    parser.add_argument("run", help="a run folder written by 'cnnzoo train'")
+
+
+def _evaluate_arguments(parser) -> None:
+    _run_argument(parser)
+    parser.add_argument("--data", help="another source with the same classes")
+    parser.add_argument("--out", help="where to write the confusion matrix (default: RUN)")
+
+
+def evaluate_command(args) -> int:
+    from cnnzoo.cli.runs import evaluate_run
+
+    print(evaluate_run(args.run, data=args.data, out=args.out))
+    return 0
+
+
+def _predict_arguments(parser) -> None:
+    _run_argument(parser)
+    parser.add_argument("images", nargs="+", metavar="IMAGE")
+    parser.add_argument("--top-k", type=int, default=3)
+
+
+def predict_command(args) -> int:
+    from cnnzoo.cli.runs import predict_images
+
+    for image, top in predict_images(args.run, args.images, top_k=args.top_k):
+        print(f"{image}: " + ", ".join(f"{name} {probability:.3f}" for name, probability in top))
+    return 0
+
+
+def _export_arguments(parser) -> None:
+    from cnnzoo.cli.runs import EXPORT_FORMATS
+
+    _run_argument(parser)
+    parser.add_argument("--format", choices=EXPORT_FORMATS, default="keras")
+    parser.add_argument("--out", help="where to write it (default: RUN/export/)")
+
+
+def export_command(args) -> int:
+    from cnnzoo.cli.runs import export_run
+
+    print(f"Exported to {export_run(args.run, args.format, out=args.out)}")
+    return 0
+
+
+COMMANDS = {
+    "list": (_list_arguments, list_command, "A table of the registered models."),
+    "info": (_info_arguments, info_command, "A model's paper, counts and per-layer table."),
+    "train": (_train_arguments, train_command, "Train a model into a run folder."),
+    "evaluate": (_evaluate_arguments, evaluate_command, "Accuracy, per-class table, confusion."),
+    "predict": (_predict_arguments, predict_command, "Top-k classes of images."),
+    "export": (_export_arguments, export_command, "Export a run's model."),
+}
+
+__all__ = ["COMMANDS", "parse_sets", "parse_shape"]

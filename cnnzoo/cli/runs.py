@@ -1,0 +1,123 @@
+"""What the command line does with a run folder: evaluate, predict, export."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import shutil
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from cnnzoo.cli import UsageError
+from cnnzoo.cli.tables import format_rows
+
+EXPORT_FORMATS = ("keras", "saved_model", "tflite", "onnx")
+
+
+def open_run(run) -> tuple[Path, dict, keras.Model, tuple[str, ...]]:
+    """``(folder, config, best model, class names)`` of a run folder."""
+    run = Path(run)
+    missing = [name for name in ("config.json", "model.keras") if not (run / name).exists()]
+    if missing:
+        raise UsageError(
+            f"{run} is not a run folder of 'cnnzoo train' (no {' or '.join(missing)})."
+        )
+    config = json.loads((run / "config.json").read_text())
+    indices = json.loads((run / "class_indices.json").read_text())
+    class_names = tuple(sorted(indices, key=indices.get))
+    return run, config, keras.saving.load_model(run / "model.keras"), class_names
+
+
+def evaluate_run(run, *, data: str | None = None, out: str | None = None) -> str:
+    """Evaluates a run's best model on its test split (its validation split when the
+    source has none) or on ``data``; writes ``confusion.png`` and ``evaluation.json``
+    and returns the report text."""
+    from cnnzoo.data import pipeline
+    from cnnzoo.training import load_run_data
+    from cnnzoo.viz import confusion_counts, confusion_matrix
+
+    run, config, model, class_names = open_run(run)
+    source = data or config["data"]
+    run_data = load_run_data(
+        source, seed=config["seed"], validation_split=config["validation_split"]
+    )
+    if tuple(run_data.class_names) != class_names:
+        raise UsageError(
+            f"{source} has classes {list(run_data.class_names)}, the run {list(class_names)}."
+        )
+    split, images = ("test", run_data.test) if run_data.test is not None else (
+        "validation", run_data.validation
+    )  # fmt: skip
+    batches = pipeline(images, model, training=False, input_range=run_data.input_range)
+    labels, predicted = [], []
+    for x, y in batches:
+        labels.append(np.asarray(y))
+        predicted.append(np.asarray(model.predict_on_batch(x)).argmax(axis=-1))
+    labels, predicted = np.concatenate(labels), np.concatenate(predicted)
+    counts = confusion_counts(labels, predicted, len(class_names))
+    folder = Path(out) if out else run
+    folder.mkdir(parents=True, exist_ok=True)
+    confusion_matrix(labels, predicted, folder / "confusion.png", class_names=list(class_names))
+    accuracy = float(np.trace(counts) / counts.sum())
+    rows, per_class = [], {}
+    for i, name in enumerate(class_names):
+        precision = counts[i, i] / max(1, counts[:, i].sum())
+        recall = counts[i, i] / max(1, counts[i].sum())
+        per_class[name] = {"precision": float(precision), "recall": float(recall),
+                           "support": int(counts[i].sum())}  # fmt: skip
+        rows.append((name, f"{precision:.3f}", f"{recall:.3f}", str(int(counts[i].sum()))))
+    report = {"split": split, "source": source, "accuracy": accuracy, "classes": per_class}
+    (folder / "evaluation.json").write_text(json.dumps(report, indent=2) + "\n")
+    return (
+        f"Accuracy on the {split} split of {source}: {accuracy:.4f} ({len(labels)} images)\n\n"
+        + format_rows(("class", "precision", "recall", "images"), rows)
+        + f"\n\nConfusion matrix: {folder / 'confusion.png'}"
+    )
+
+
+def predict_images(run, images, *, top_k: int = 3):
+    """``(image, [(class name, probability), ...])`` for each image file, best first."""
+    run, _, model, class_names = open_run(run)
+    if top_k < 1:
+        raise UsageError(f"--top-k must be at least 1; received {top_k}.")
+    height, width, channels = model.input_shape[1:]
+    mode = {1: "grayscale", 3: "rgb", 4: "rgba"}[channels]
+    for image in images:
+        if not Path(image).is_file():
+            raise UsageError(f"no image file {image!r}.")
+        array = keras.utils.img_to_array(
+            keras.utils.load_img(image, color_mode=mode, target_size=(height, width))
+        )  # 0-255, as the run's pipeline gave the model
+        probabilities = np.asarray(model.predict_on_batch(array[None]))[0]
+        best = np.argsort(probabilities)[::-1][:top_k]
+        yield image, [(class_names[i], float(probabilities[i])) for i in best]
+
+
+def export_run(run, format: str, *, out: str | None = None) -> Path:
+    """Exports a run's best model; ``onnx`` needs the ``tf2onnx`` and ``onnx`` packages."""
+    run, _, model, _ = open_run(run)
+    if format not in EXPORT_FORMATS:
+        raise UsageError(f"--format must be one of {EXPORT_FORMATS}; received {format!r}.")
+    if format == "onnx":
+        missing = [name for name in ("tf2onnx", "onnx") if importlib.util.find_spec(name) is None]
+        if missing:
+            raise UsageError(
+                f"--format onnx needs {' and '.join(missing)}: pip install {' '.join(missing)}"
+            )
+    folder = Path(out) if out else run / "export"
+    folder.mkdir(parents=True, exist_ok=True)
+    if format == "keras":
+        target = folder / "model.keras"
+        shutil.copyfile(run / "model.keras", target)
+    elif format == "saved_model":
+        target = folder / "saved_model"
+        model.export(str(target), format="tf_saved_model", verbose=False)
+    elif format == "tflite":
+        target = folder / "model.tflite"
+        model.export(str(target), format="litert", verbose=False)
+    else:
+        target = folder / "model.onnx"
+        model.export(str(target), format="onnx", verbose=False)
+    return target

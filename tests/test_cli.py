@@ -1,0 +1,160 @@
+"""The ``cnnzoo`` command, through subprocesses as a user runs it: output, exit codes and
+the files written."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+
+from cnnzoo import create_model
+from cnnzoo.cli import main
+from cnnzoo.cli.catalog import measure, shipped_counts
+from cnnzoo.data import load_sample
+from cnnzoo.registry import list_models
+
+
+def cnnzoo(*args, check=True):
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    result = subprocess.run(
+        [sys.executable, "-m", "cnnzoo", *map(str, args)],
+        capture_output=True, text=True, env=env, timeout=600, check=False,
+    )  # fmt: skip
+    if check:
+        assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
+    return result
+
+
+def test_the_console_script_is_installed():
+    script = Path(sys.executable).parent / "cnnzoo"
+    assert script.exists() or shutil.which("cnnzoo"), "pip install -e . installs 'cnnzoo'"
+
+
+def test_help_of_every_subcommand_has_examples(capsys):
+    for command in ("list", "info", "train", "evaluate", "predict", "export"):
+        with pytest.raises(SystemExit) as done:  # in-process: the same parser, no start-up
+            main([command, "--help"])
+        out = capsys.readouterr().out
+        assert done.value.code == 0 and "examples:" in out and f"cnnzoo {command}" in out
+
+
+def test_list_shows_counts_and_filters():
+    out = cnnzoo("list", "resnet5*").stdout.splitlines()
+    assert out[0].split() == [
+        "model",
+        "family",
+        "params",
+        "MACs",
+        "default",
+        "input",
+        "min",
+        "input",
+    ]
+    rows = {line.split()[0]: line.split() for line in out[2:]}
+    assert set(rows) == {"resnet50", "resnet50v2", "resnet56"}
+    assert rows["resnet50"][2:5] == ["25.61M", "4.09G", "224x224x3"]  # torchvision's figures
+
+
+def test_shipped_counts_cover_the_registry_and_agree_where_cheap_to_check():
+    counts = shipped_counts()
+    assert set(counts) == set(list_models())
+    for name in ("lenet5", "resnet20", "googlenet", "alexnet"):
+        assert counts[name] == measure(name), f"python -m cnnzoo.cli.catalog to regenerate ({name})"
+
+
+def test_info_table_and_set_values_reach_the_factory():
+    out = cnnzoo("info", "vgg11", "--input-shape", "32,32,3", "--set", "fc_units=(64,64)",
+                 "--set", "norm=batch", "--num-classes", "7").stdout  # fmt: skip
+    model = create_model("vgg11", input_shape=(32, 32, 3), fc_units=(64, 64), norm="batch",
+                         num_classes=7)  # fmt: skip
+    assert "Simonyan" in out and f"parameters {model.count_params():,}" in out
+    assert f"Total params: {model.count_params():,}" in out
+    rows = {line.split()[0]: line.split() for line in out.splitlines() if line.strip()}
+    assert rows["head_fc1"][2] == "64" and rows["predictions"][2] == "7"
+    assert rows["stage1_block1_bn"][1:3] == ["batch", "norm"]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("info", "lenet6"), "Unknown model name 'lenet6'. Closest registered names: lenet5"),
+        (("info", "lenet5", "--set", "colour=3"), "unknown argument 'colour'"),
+        (("info", "lenet5", "--set", "dropout"), "--set takes key=value; received 'dropout'"),
+        (
+            ("train", "lenet5", "--data", "no/such/folder"),
+            "'no/such/folder', which is not a folder",
+        ),
+        (("evaluate", "."), "is not a run folder of 'cnnzoo train'"),
+        (("list", "nothing*"), "no registered model matches 'nothing*'"),
+    ],
+)
+def test_bad_arguments_exit_2_with_one_line(args, message):
+    result = cnnzoo(*args, check=False)
+    assert result.returncode == 2
+    assert message in result.stderr and "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines()[-1].startswith(f"cnnzoo {args[0]}: error: ")
+
+
+@pytest.fixture(scope="module")
+def trained_run(tmp_path_factory):
+    """A one-epoch LeNet-5 run on a folder of real digits (0, 1, 7)."""
+    root = tmp_path_factory.mktemp("cli")
+    sample = load_sample("mnist").train
+    for digit in (0, 1, 7):
+        (root / "images" / f"digit{digit}").mkdir(parents=True)
+        for i, index in enumerate(np.flatnonzero(sample.labels == digit)[:20]):
+            image = (sample.images[index] * 255).astype("uint8")
+            keras.utils.save_img(root / "images" / f"digit{digit}" / f"{i}.png", image, scale=False)
+    result = cnnzoo("train", "lenet5", "--data", root / "images", "--epochs", 2, "--batch-size", 8,
+                    "--out", root / "run", "--set", "variant='modern'", "--lr", 3e-3)  # fmt: skip
+    return root, result
+
+
+def test_train_prints_metrics_and_the_run_folder(trained_run):
+    root, result = trained_run
+    assert (
+        "validation_accuracy: " in result.stdout and f"Run folder: {root / 'run'}" in result.stdout
+    )
+    config = json.loads((root / "run" / "config.json").read_text())
+    assert config["model_kwargs"] == {"variant": "modern"} and config["learning_rate"] == 3e-3
+
+
+def test_evaluate_writes_the_confusion_matrix_and_per_class_table(trained_run):
+    root, _ = trained_run
+    out = cnnzoo("evaluate", root / "run").stdout
+    assert "Accuracy on the validation split" in out
+    assert [line.split()[0] for line in out.splitlines() if line.startswith("digit")] == [
+        "digit0", "digit1", "digit7"
+    ]  # fmt: skip
+    report = json.loads((root / "run" / "evaluation.json").read_text())
+    assert report["split"] == "validation" and 0 <= report["accuracy"] <= 1
+    assert (root / "run" / "confusion.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_predict_gives_top_k_classes(trained_run):
+    root, _ = trained_run
+    images = sorted((root / "images" / "digit1").glob("*.png"))[:2]
+    out = cnnzoo("predict", root / "run", *images, "--top-k", 2).stdout.splitlines()
+    predictions = [line.split(": ", 1)[1] for line in out]
+    assert len(out) == 2 and all(line.count("digit") == 2 for line in predictions)
+    probabilities = [float(word.rstrip(",")) for word in predictions[0].split()[1::2]]
+    assert probabilities == sorted(probabilities, reverse=True) and sum(probabilities) <= 1.0001
+
+
+def test_export_formats(trained_run):
+    root, _ = trained_run
+    run = root / "run"
+    assert "model.keras" in cnnzoo("export", run).stdout
+    assert keras.saving.load_model(run / "export" / "model.keras").output_shape == (None, 3)
+    cnnzoo("export", run, "--format", "saved_model")
+    assert (run / "export" / "saved_model" / "saved_model.pb").exists()
+    cnnzoo("export", run, "--format", "tflite")
+    assert (run / "export" / "model.tflite").stat().st_size > 10_000
+    onnx = cnnzoo("export", run, "--format", "onnx", check=False)
+    if onnx.returncode:  # the optional packages are not installed here
+        assert onnx.returncode == 2 and "pip install" in onnx.stderr and "tf2onnx" in onnx.stderr
