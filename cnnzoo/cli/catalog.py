@@ -43,7 +43,7 @@ def catalog(pattern: str = "*") -> list[CatalogRow]:
 
     Example:
         >>> catalog("lenet*")[0]  # doctest: +NORMALIZE_WHITESPACE
-        CatalogRow(name='lenet5', family='lenet', params=61706, macs=416520,
+        CatalogRow(name='lenet5', family='lenet', params=60850, macs=328096,
                    default_input=(32, 32, 1), min_input_size=32)
     """
     counts = shipped_counts()
