@@ -290,7 +290,7 @@ def _history(run_dir: Path) -> dict[str, list[float]]:
 
 def _finish(run_dir: Path, net: keras.Model, validation, test) -> TrainResult:
     best_path = run_dir / "model.keras"
-    if not best_path.exists():  # no validation accuracy improved (e.g. every epoch NaN-free 0)
+    if not best_path.exists():  # only if the checkpoint was removed by hand mid-run
         net.save(best_path)
     best = keras.saving.load_model(best_path)
     metrics = {}

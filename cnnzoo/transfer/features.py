@@ -24,6 +24,21 @@ def stage_outputs(model: keras.Model) -> list[str]:
     return sorted(names, key=lambda name: int(name[5:-4]))
 
 
+def upstream_layers(model: keras.Model, layer_name: str) -> set[str]:
+    """Names of the layers that ``layer_name``'s output depends on, itself included."""
+    inputs = model.inputs[0] if len(model.inputs) == 1 else model.inputs
+    upstream = keras.Model(inputs, model.get_layer(layer_name).output)
+    return {layer.name for layer in upstream.layers}
+
+
+def backbone_layers(model: keras.Model) -> set[str]:
+    """Names of the layers up to the model's last ``stage{i}_out`` (all layers without one)."""
+    stages = stage_outputs(model)
+    if not stages:
+        return {layer.name for layer in model.layers}
+    return upstream_layers(model, stages[-1])
+
+
 def feature_extractor(
     model: keras.Model,
     outputs: str | Sequence[str] | None = None,

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import keras
 
-from cnnzoo.transfer.features import stage_outputs
+from cnnzoo.transfer.features import stage_outputs, upstream_layers
 
 
 @dataclass(frozen=True)
@@ -35,13 +35,6 @@ class FreezeSummary:
         if self.recompiled:
             text += " Recompiled with a fresh optimizer."
         return text
-
-
-def _ancestors(model: keras.Model, layer_name: str) -> set[str]:
-    """Names of the layers that ``layer_name``'s output depends on, itself included."""
-    inputs = model.inputs[0] if len(model.inputs) == 1 else model.inputs
-    upstream = keras.Model(inputs, model.get_layer(layer_name).output)
-    return {layer.name for layer in upstream.layers}
 
 
 def _check_selectors(model, until, fraction, trainable_stages) -> None:
@@ -93,12 +86,12 @@ def _below_stage(model, trainable_stages) -> set[str]:
             f"received trainable_stages={trainable_stages!r}."
         )
     last_frozen = len(stages) - trainable_stages
-    return _ancestors(model, stages[last_frozen - 1]) if last_frozen else set()
+    return upstream_layers(model, stages[last_frozen - 1]) if last_frozen else set()
 
 
 def _first_weighted(model, count: int) -> set[str]:
     """The backbone's layers up to and including its ``count``-th layer with weights."""
-    backbone = _ancestors(model, _stages(model)[-1])
+    backbone = upstream_layers(model, _stages(model)[-1])
     ordered = [layer for layer in model.layers if layer.name in backbone]
     weighted = [index for index, layer in enumerate(ordered) if layer.weights]
     if count <= 0:
@@ -107,7 +100,7 @@ def _first_weighted(model, count: int) -> set[str]:
 
 
 def _backbone_size(model) -> int:
-    backbone = _ancestors(model, _stages(model)[-1])
+    backbone = upstream_layers(model, _stages(model)[-1])
     return sum(1 for layer in model.layers if layer.name in backbone and layer.weights)
 
 
@@ -195,13 +188,13 @@ def freeze(
     _check_model(model)
     _check_selectors(model, until, fraction, trainable_stages)
     if until is not None:
-        frozen = _ancestors(model, until)
+        frozen = upstream_layers(model, until)
     elif trainable_stages is not None:
         frozen = _below_stage(model, trainable_stages)
     elif fraction is not None:
         frozen = _first_weighted(model, math.ceil(fraction * _backbone_size(model)))
     else:
-        frozen = _ancestors(model, _stages(model)[-1])
+        frozen = upstream_layers(model, _stages(model)[-1])
     return _apply(model, frozen, keep_batchnorm_frozen)
 
 
@@ -245,7 +238,7 @@ def unfreeze(
     _check_model(model)
     _check_selectors(model, until, fraction, trainable_stages)
     if until is not None:
-        frozen = _ancestors(model, until)
+        frozen = upstream_layers(model, until)
     elif trainable_stages is not None:
         frozen = _below_stage(model, trainable_stages)
     elif fraction is not None:

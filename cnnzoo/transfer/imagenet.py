@@ -13,7 +13,8 @@ from dataclasses import dataclass
 
 import keras
 
-from cnnzoo.transfer.weights import WeightsReport, backbone_layers, copy_weights, load_weights
+from cnnzoo.transfer.features import backbone_layers
+from cnnzoo.transfer.weights import WeightsReport, copy_weights, load_weights
 
 KERAS_WEIGHTS_URL = "https://storage.googleapis.com/tensorflow/keras-applications"
 

@@ -16,7 +16,7 @@ import h5py
 import keras
 import numpy as np
 
-from cnnzoo.transfer.features import stage_outputs
+from cnnzoo.transfer.features import backbone_layers
 
 
 @dataclass(frozen=True)
@@ -58,15 +58,6 @@ class WeightsReport:
 
 class WeightsMismatchError(ValueError):
     """A layer whose weights cannot be loaded (raised for the backbone, reported for the head)."""
-
-
-def backbone_layers(model: keras.Model) -> set[str]:
-    """Names of the layers up to the model's last ``stage{i}_out`` (all layers without one)."""
-    stages = stage_outputs(model)
-    if not stages:
-        return {layer.name for layer in model.layers}
-    inputs = model.inputs[0] if len(model.inputs) == 1 else model.inputs
-    return {layer.name for layer in keras.Model(inputs, model.get_layer(stages[-1]).output).layers}
 
 
 def adapt_input_kernel(kernel: np.ndarray, channels: int) -> np.ndarray:
