@@ -1,0 +1,322 @@
+"""``search``: one call that runs a KerasTuner search, resumes it after an interruption,
+and writes the trial table, the best model and hyperparameters and a plot."""
+
+from __future__ import annotations
+
+import time
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import keras
+import keras_tuner
+import numpy as np
+import tensorflow as tf
+
+from cnnzoo.models.common_args import check_choice, check_positive_int
+from cnnzoo.tuning import distributed as dist
+from cnnzoo.tuning.hypermodel import CNNHyperModel
+from cnnzoo.tuning.results import plot_scores, record_trial, trial_rows, write_json, write_table
+
+SEARCH_RECORD = "cnnzoo_search.json"  # what defines the search, to refuse a changed one
+
+
+class _Recording:
+    """Tuner mixin: notes each trial's time, epochs and worker next to KerasTuner's files."""
+
+    def run_trial(self, trial, *args, **kwargs):
+        start, histories = time.time(), []
+        try:
+            histories = super().run_trial(trial, *args, **kwargs)
+            return histories
+        finally:
+            epochs = sum(len(getattr(h, "history", {}).get("loss", [])) for h in histories)
+            record_trial(
+                self.get_trial_dir(trial.trial_id), seconds=time.time() - start, epochs=epochs,
+                worker=self.tuner_id,
+            )  # fmt: skip
+
+
+TUNERS = {
+    "hyperband": keras_tuner.Hyperband,
+    "bayesian": keras_tuner.BayesianOptimization,
+    "random": keras_tuner.RandomSearch,
+    "grid": keras_tuner.GridSearch,
+}
+
+
+@dataclass
+class SearchResult:
+    """What :func:`search` leaves behind.
+
+    Attributes:
+        project_dir: The project folder (KerasTuner's files, ``trials.csv``,
+            ``trials.json``, ``best_model.keras``, ``best_hyperparameters.json``,
+            ``scores.png``).
+        trials: One row per trial (see :func:`cnnzoo.tuning.results.trial_rows`).
+        best_hyperparameters: The best trial's values (``None`` on a worker, or when every
+            trial failed).
+        best_model: The best model, trained (``None`` likewise).
+        best_score: The best trial's score.
+        tuner: The KerasTuner tuner, for anything else.
+    """
+
+    project_dir: Path
+    trials: list[dict[str, Any]] = field(default_factory=list)
+    best_hyperparameters: dict[str, Any] | None = None
+    best_model: keras.Model | None = None
+    best_score: float | None = None
+    tuner: Any = None
+
+
+def _channels_and_classes(data) -> tuple[int | None, int | None]:
+    """Channels of the images and classes of the labels of numpy data or a dataset."""
+    if isinstance(data, tf.data.Dataset):
+        spec = data.element_spec
+        image, label = (spec["image"], spec["label"]) if isinstance(spec, dict) else spec
+        channels = image.shape[-1] if image.shape.rank in (3, 4) else 1
+        if label.shape.rank >= 1 and label.shape[-1] is not None:  # one-hot
+            return channels, label.shape[-1]
+        labels = data.map(lambda *item: item[1]["label"] if isinstance(spec, dict) else item[1])
+        return channels, int(max(np.max(batch) for batch in labels.as_numpy_iterator())) + 1
+    images, labels = np.asarray(data[0]), np.asarray(data[1])
+    channels = images.shape[-1] if images.ndim == 4 else 1
+    classes = labels.shape[-1] if labels.ndim == 2 else int(labels.max()) + 1
+    return channels, classes
+
+
+def _load(train, validation, seed: int):
+    """``(train, validation, num_classes, channels, input_range)`` from a data source name
+    or arrays/datasets."""
+    if isinstance(train, (str, Path)):
+        from cnnzoo.training.sources import load_run_data
+
+        data = load_run_data(str(train), seed=seed, validation_split=0.2)
+        channels, _ = _channels_and_classes(data.train)
+        validation = data.validation if validation is None else validation
+        return data.train, validation, len(data.class_names), channels, data.input_range
+    if isinstance(train, list):
+        train = tuple(train)
+    if not isinstance(train, (tuple, tf.data.Dataset)):
+        raise ValueError(
+            "train must be a data source ('mnist-sample', a folder, 'tfds:NAME'), (images, "
+            f"labels) arrays or a tf.data.Dataset; received {type(train).__name__}."
+        )
+    if validation is None:
+        raise ValueError("validation is needed: (images, labels) or a dataset to score trials on.")
+    channels, classes = _channels_and_classes(train)
+    return train, validation, classes, channels, None
+
+
+def _check_record(project_dir: Path, record: dict, overwrite: bool) -> None:
+    path = project_dir / SEARCH_RECORD
+    if overwrite or not path.exists():
+        return
+    import json
+
+    before = json.loads(path.read_text())
+    changed = sorted(key for key in set(before) | set(record) if before.get(key) != record.get(key))
+    if changed:
+        details = "; ".join(f"{key}: {before.get(key)!r} -> {record.get(key)!r}" for key in changed)
+        raise ValueError(
+            f"The project {str(project_dir)!r} holds a different search ({details}). Pass "
+            "overwrite=True to start it afresh, or a new project_name."
+        )
+
+
+def search(
+    hypermodel: str | keras_tuner.HyperModel,
+    train,
+    validation=None,
+    *,
+    tuner: str = "hyperband",
+    objective: str = "val_accuracy",
+    max_trials: int | None = None,
+    max_epochs: int = 10,
+    directory: str | Path = "tuning",
+    project_name: str | None = None,
+    overwrite: bool = False,
+    seed: int = 0,
+    patience: int | None = 3,
+    factor: int = 3,
+    space: Mapping[str, Any] | None = None,
+    fixed: Mapping[str, Any] | None = None,
+    pretrained: str | Path | None = None,
+    input_shape: tuple[int, ...] | None = None,
+    max_params: int | None = None,
+    distributed=None,
+    worker_timeout: float = 60.0,
+    verbose: int = 1,
+) -> SearchResult:
+    """Runs a hyperparameter search and writes its results; resumes an interrupted one.
+
+    Each trial trains with early stopping on ``objective`` (``patience`` epochs). At the
+    end the project folder (``directory/project_name``) holds ``trials.csv`` and
+    ``trials.json`` (every trial's hyperparameters, score, status, epochs, seconds,
+    worker and failure reason), ``best_model.keras``, ``best_hyperparameters.json`` and
+    ``scores.png``. Started again with the same arguments after a kill, the search goes
+    on: finished trials are kept, the interrupted one runs again, and the table holds
+    every trial once. Configurations that cannot be built (a spatial size that
+    collapses, more than ``max_params``) end as failed trials with the reason.
+
+    Args:
+        hypermodel: A registered model name (searched with :class:`CNNHyperModel` and
+            ``space``, ``fixed``, ``pretrained``, ``input_shape``, ``max_params``) or any
+            KerasTuner hypermodel.
+        train: A data source (``"mnist-sample"``, a folder, ``"tfds:NAME"``, which brings
+            its validation split), ``(images, labels)`` arrays, or a ``tf.data.Dataset``.
+        validation: Validation data (arrays or a dataset) to score the trials on.
+        tuner: ``"hyperband"`` (epochs are its budget, up to ``max_epochs``),
+            ``"bayesian"``, ``"random"`` or ``"grid"`` (each trial up to ``max_epochs``).
+        objective: The metric trials are ranked by.
+        max_trials: Most trials (the Hyperband schedule's own count when ``None`` with
+            Hyperband; 10 for the other tuners).
+        max_epochs: Most epochs of one trial.
+        directory: Folder of the projects.
+        project_name: The project (default: the model's name).
+        overwrite: Start afresh, deleting the project's earlier trials.
+        seed: Seed of the tuner's sampling and of the trials' weights: the same seed
+            tries the same sequence of hyperparameters.
+        patience: Early-stopping patience of each trial (``None``: off).
+        factor: Hyperband's reduction factor.
+        space: ``{name: [choices] or (low, high)}`` (with a model name).
+        fixed: ``{name: value}`` (with a model name).
+        pretrained: A saved cnnzoo model or ``"imagenet"``: fine-tune-aware trials.
+        input_shape: The model's input (default: its own size, the data's channels).
+        max_params: Larger configurations fail.
+        distributed: ``None`` (the ``KERASTUNER_*`` variables, if set, else this process
+            alone), a :class:`~cnnzoo.tuning.distributed.Distributed` or a dict of its
+            fields. The chief serves the trials and writes the results; each worker runs
+            trials. The project folder must be shared.
+        worker_timeout: Seconds without a heartbeat after which the chief gives a
+            worker's trial to another one.
+        verbose: ``fit`` and tuner verbosity.
+
+    Returns:
+        A :class:`SearchResult`.
+
+    Raises:
+        ValueError: For a bad argument, or a project that holds a different search
+            (pass ``overwrite=True`` or a new ``project_name``).
+
+    Example:
+        >>> import tempfile
+        >>> from cnnzoo.data import load_sample
+        >>> splits = load_sample("mnist", seed=0)
+        >>> train = splits.train.images[:256], splits.train.labels[:256]
+        >>> validation = splits.validation.images[:128], splits.validation.labels[:128]
+        >>> result = search("lenet5_modern", train, validation, tuner="random", max_trials=2,
+        ...                 max_epochs=1, fixed={"batch_size": 64}, verbose=0,
+        ...                 directory=tempfile.mkdtemp())
+        >>> [row["status"] for row in result.trials]
+        ['COMPLETED', 'COMPLETED']
+        >>> files = sorted(path.name for path in result.project_dir.glob("*.*"))
+        >>> files  # doctest: +NORMALIZE_WHITESPACE
+        ['best_hyperparameters.json', 'best_model.keras', 'cnnzoo_search.json',
+         'oracle.json', 'scores.png', 'trials.csv', 'trials.json', 'tuner0.json']
+    """
+    check_choice("tuner", tuner, tuple(TUNERS))
+    check_positive_int("max_epochs", max_epochs)
+    if max_trials is not None:
+        check_positive_int("max_trials", max_trials)
+    settings = dist.distributed_settings(distributed)
+    train, validation, num_classes, channels, input_range = _load(train, validation, seed)
+    if isinstance(hypermodel, str):
+        from cnnzoo.registry import model_info
+
+        default = model_info(hypermodel).default_input_shape
+        hypermodel = CNNHyperModel(
+            hypermodel, num_classes=num_classes, space=space, fixed=fixed, pretrained=pretrained,
+            input_shape=input_shape or (*default[:-1], channels), max_params=max_params,
+            input_range=input_range, seed=seed,
+        )  # fmt: skip
+    elif any(v is not None for v in (space, fixed, pretrained, input_shape, max_params)):
+        raise ValueError(
+            "space, fixed, pretrained, input_shape and max_params go with a model name; set "
+            "them on the hypermodel you pass instead."
+        )
+    project_name = project_name or hypermodel.name or "search"
+    project_dir = Path(directory) / project_name
+    is_worker = settings is not None and not settings.is_chief
+    record = {
+        "tuner": tuner, "objective": objective, "max_trials": max_trials,
+        "max_epochs": max_epochs, "factor": factor if tuner == "hyperband" else None,
+        "seed": seed, "hypermodel": _describe(hypermodel),
+    }  # fmt: skip
+    if not is_worker:
+        _check_record(project_dir, record, overwrite)
+    keras.utils.set_random_seed(seed)
+    kwargs = dict(
+        objective=objective, directory=str(directory), project_name=project_name,
+        overwrite=overwrite and not is_worker, seed=seed,
+        max_consecutive_failed_trials=10**9,  # a failed configuration is not a crash
+    )  # fmt: skip
+    if tuner == "hyperband":
+        kwargs.update(max_epochs=max_epochs, factor=factor)
+    else:
+        kwargs.update(max_trials=max_trials or 10)
+    tuner_class = type(TUNERS[tuner].__name__, (_Recording, TUNERS[tuner]), {})
+    with dist.environment(settings):
+        search_tuner = tuner_class(hypermodel, **kwargs)
+        if tuner == "hyperband" and max_trials is not None:
+            search_tuner.oracle.max_trials = max_trials
+        if not is_worker:
+            write_json(project_dir / SEARCH_RECORD, record)
+        callbacks = []
+        if patience is not None:
+            callbacks.append(keras.callbacks.EarlyStopping(monitor=objective, patience=patience))
+        fit = dict(
+            validation_data=validation, epochs=max_epochs, callbacks=callbacks, verbose=verbose
+        )
+        if settings is None:
+            search_tuner.search(train, **fit)
+        elif settings.is_chief:
+            search_tuner.save()
+            heartbeats = dist.Heartbeats(project_dir, worker_timeout)
+            dist.serve(search_tuner.oracle, settings, heartbeats, log=print if verbose else _quiet)
+        else:
+            _work(search_tuner, settings, project_dir, worker_timeout, train, fit)
+    if is_worker:
+        return SearchResult(project_dir, trial_rows(project_dir), tuner=search_tuner)
+    return _finish(search_tuner, project_dir, objective)
+
+
+def _quiet(*args) -> None:
+    pass
+
+
+def _work(search_tuner, settings, project_dir: Path, worker_timeout: float, train, fit) -> None:
+    heartbeats = dist.Heartbeats(project_dir, worker_timeout)
+    heartbeats.start(settings.tuner_id)
+    try:
+        dist.patient_client(search_tuner.oracle)
+        search_tuner.search(train, **fit)
+    finally:
+        heartbeats.stop()
+
+
+def _describe(hypermodel) -> Any:
+    if isinstance(hypermodel, CNNHyperModel):
+        hp = keras_tuner.HyperParameters()
+        hypermodel.values(hp)
+        return {**hypermodel.describe(), "hyperparameters": [h.get_config() for h in hp.space]}
+    return type(hypermodel).__name__
+
+
+def _finish(search_tuner, project_dir: Path, objective: str) -> SearchResult:
+    rows = trial_rows(project_dir)
+    write_table(project_dir, rows)
+    plot_scores(rows, project_dir / "scores.png", objective)
+    result = SearchResult(project_dir, rows, tuner=search_tuner)
+    best = search_tuner.oracle.get_best_trials(1)
+    if best and best[0].score is not None:
+        result.best_hyperparameters = dict(best[0].hyperparameters.values)
+        result.best_score = best[0].score
+        write_json(project_dir / "best_hyperparameters.json", result.best_hyperparameters)
+        with warnings.catch_warnings():  # the checkpoint's optimizer state is not needed
+            warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
+            result.best_model = search_tuner.load_model(best[0])
+        result.best_model.save(project_dir / "best_model.keras")
+    return result
