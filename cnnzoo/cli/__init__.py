@@ -14,6 +14,16 @@ EXAMPLES = {
         "  cnnzoo train resnet20 --data path/to/images --set width=0.5 --out runs/r20\n"
         "  cnnzoo train resnet20 --data path/to/images --out runs/r20 --resume"
     ),
+    "tune": (
+        "cnnzoo tune lenet5_modern --max-epochs 9 --fix activation=relu\n"
+        "  cnnzoo tune resnet20 --data path/to/images --tuner random --max-trials 20 \\\n"
+        "      --set 'learning_rate=(1e-4, 1e-2)' --set 'batch_size=[32, 64]'\n"
+        "  cnnzoo tune resnet20 --data path/to/images --finetune-from runs/r20/model.keras\n"
+        "  cnnzoo tune lenet5 --space             # the hyperparameters, their values, defaults\n"
+        "  # distributed: one chief, any number of workers sharing --directory\n"
+        "  cnnzoo tune lenet5 --max-trials 20 --tuner-id chief --oracle 10.0.0.1:8000\n"
+        "  cnnzoo tune lenet5 --max-trials 20 --tuner-id tuner0 --oracle 10.0.0.1:8000"
+    ),
     "evaluate": "cnnzoo evaluate runs/r20\n  cnnzoo evaluate runs/r20 --data path/to/other/images",
     "predict": "cnnzoo predict runs/r20 cat.png dog.jpg --top-k 3",
     "export": (

@@ -212,10 +212,13 @@ def export_command(args) -> int:
     return 0
 
 
+from cnnzoo.cli.tune import tune_arguments, tune_command  # noqa: E402 (after the shared helpers)
+
 COMMANDS = {
     "list": (_list_arguments, list_command, "A table of the registered models."),
     "info": (_info_arguments, info_command, "A model's paper, counts and per-layer table."),
     "train": (_train_arguments, train_command, "Train a model into a run folder."),
+    "tune": (tune_arguments, tune_command, "Search hyperparameters with KerasTuner."),
     "evaluate": (_evaluate_arguments, evaluate_command, "Accuracy, per-class table, confusion."),
     "predict": (_predict_arguments, predict_command, "Top-k classes of images."),
     "export": (_export_arguments, export_command, "Export a run's model."),

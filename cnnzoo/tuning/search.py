@@ -146,6 +146,7 @@ def search(
     pretrained: str | Path | None = None,
     input_shape: tuple[int, ...] | None = None,
     max_params: int | None = None,
+    input_range: tuple[float, float] | None = None,
     distributed=None,
     worker_timeout: float = 60.0,
     verbose: int = 1,
@@ -186,6 +187,8 @@ def search(
         pretrained: A saved cnnzoo model or ``"imagenet"``: fine-tune-aware trials.
         input_shape: The model's input (default: its own size, the data's channels).
         max_params: Larger configurations fail.
+        input_range: ``(low, high)`` of the pixels of array or dataset data (``None``:
+            from the dtype, see :func:`cnnzoo.data.pipeline`).
         distributed: ``None`` (the ``KERASTUNER_*`` variables, if set, else this process
             alone), a :class:`~cnnzoo.tuning.distributed.Distributed` or a dict of its
             fields. The chief serves the trials and writes the results; each worker runs
@@ -208,7 +211,8 @@ def search(
         >>> train = splits.train.images[:256], splits.train.labels[:256]
         >>> validation = splits.validation.images[:128], splits.validation.labels[:128]
         >>> result = search("lenet5_modern", train, validation, tuner="random", max_trials=2,
-        ...                 max_epochs=1, fixed={"batch_size": 64}, verbose=0,
+        ...                 max_epochs=1, fixed={"batch_size": 64}, input_range=(0, 1),
+        ...                 verbose=0,
         ...                 directory=tempfile.mkdtemp())
         >>> [row["status"] for row in result.trials]
         ['COMPLETED', 'COMPLETED']
@@ -222,7 +226,7 @@ def search(
     if max_trials is not None:
         check_positive_int("max_trials", max_trials)
     settings = dist.distributed_settings(distributed)
-    train, validation, num_classes, channels, input_range = _load(train, validation, seed)
+    train, validation, num_classes, channels, source_range = _load(train, validation, seed)
     if isinstance(hypermodel, str):
         from cnnzoo.registry import model_info
 
@@ -230,11 +234,14 @@ def search(
         hypermodel = CNNHyperModel(
             hypermodel, num_classes=num_classes, space=space, fixed=fixed, pretrained=pretrained,
             input_shape=input_shape or (*default[:-1], channels), max_params=max_params,
-            input_range=input_range, seed=seed,
+            input_range=input_range or source_range, seed=seed,
         )  # fmt: skip
-    elif any(v is not None for v in (space, fixed, pretrained, input_shape, max_params)):
+    elif any(
+        v is not None for v in (space, fixed, pretrained, input_shape, max_params, input_range)
+    ):
         raise ValueError(
-            "space, fixed, pretrained, input_shape and max_params go with a model name; set "
+            "space, fixed, pretrained, input_shape, max_params and input_range go with a model "
+            "name; set "
             "them on the hypermodel you pass instead."
         )
     project_name = project_name or hypermodel.name or "search"
