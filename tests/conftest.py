@@ -1,13 +1,16 @@
-"""Shared fixtures: a quiet TensorFlow, fixed seeds, and small-input arguments per model."""
+"""Shared fixtures: a quiet TensorFlow, fixed seeds, small-input arguments per model and a
+folder of real digit images."""
 
 import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras
+import numpy as np
 import pytest
 
 from cnnzoo import list_models, model_info
+from cnnzoo.data import load_sample
 
 # Heads shrunk for speed where a family has hidden fully connected layers: the trunks are
 # the real architectures at their smallest input.
@@ -47,3 +50,16 @@ def _seed():
     keras.utils.set_random_seed(1234)
     yield
     keras.backend.clear_session()
+
+
+@pytest.fixture(scope="session")
+def digits_folder(tmp_path_factory):
+    """24 real digits (3s and 8s) as PNG files in class folders: quick epochs."""
+    root = tmp_path_factory.mktemp("images")
+    sample = load_sample("mnist").train
+    for digit in (3, 8):
+        (root / f"d{digit}").mkdir()
+        for i, index in enumerate(np.flatnonzero(sample.labels == digit)[:12]):
+            image = (sample.images[index] * 255).astype("uint8")
+            keras.utils.save_img(root / f"d{digit}" / f"{i}.png", image, scale=False)
+    return root

@@ -11,25 +11,11 @@ import keras
 import numpy as np
 import pytest
 
-from cnnzoo.data import load_sample
 from cnnzoo.training import TrainingDivergedError, history_rows, train
 from cnnzoo.training.callbacks import RunBackup, StopOnNaN
 from cnnzoo.training.run import _learning_rate
 
 LENET = {"variant": "modern"}
-
-
-@pytest.fixture(scope="module")
-def digits_folder(tmp_path_factory):
-    """24 real digits (3s and 8s) as PNG files in class folders: quick epochs."""
-    root = tmp_path_factory.mktemp("images")
-    sample = load_sample("mnist").train
-    for digit in (3, 8):
-        (root / f"d{digit}").mkdir()
-        for i, index in enumerate(np.flatnonzero(sample.labels == digit)[:12]):
-            image = (sample.images[index] * 255).astype("uint8")
-            keras.utils.save_img(root / f"d{digit}" / f"{i}.png", image, scale=False)
-    return root
 
 
 def quick(folder, out, **kwargs):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -95,6 +95,8 @@ class CNNHyperModel(keras_tuner.HyperModel):
         space: Name to a list of choices or a ``(low, high)`` range, replacing the
             table's values, e.g. ``{"learning_rate": (1e-4, 1e-2)}``.
         fixed: Name to the one value it takes, e.g. ``{"activation": "relu"}``.
+        tune: Tune only these names; the others take their defaults (a grid search over
+            two hyperparameters, say). ``None`` tunes every one not in ``fixed``.
         pretrained: A saved cnnzoo model (``.keras``) or ``"imagenet"``.
         max_params: Larger models end as failed trials.
         input_range: ``(low, high)`` of the incoming pixels (``None``: from the dtype).
@@ -121,6 +123,7 @@ class CNNHyperModel(keras_tuner.HyperModel):
         input_shape: tuple[int, ...] | None = None,
         space: Mapping[str, Any] | None = None,
         fixed: Mapping[str, Any] | None = None,
+        tune: Sequence[str] | None = None,
         pretrained: str | Path | None = None,
         max_params: int | None = None,
         input_range: tuple[float, float] | None = None,
@@ -148,6 +151,11 @@ class CNNHyperModel(keras_tuner.HyperModel):
             model, pretrained=pretrained is not None, channels=self.input_shape[-1]
         )
         self.fixed, self.space = check_overrides(fixed, space, self.knobs)
+        if tune is not None:
+            check_overrides(dict.fromkeys(tune), None, self.knobs)  # known names only
+            for item in self.knobs:
+                if item.name not in tune and item.name not in self.fixed:
+                    self.fixed[item.name] = item.default_for(model)
 
     def describe(self) -> dict[str, Any]:
         """What defines the search (model, input, classes, space), as plain data."""

@@ -18,6 +18,7 @@ COLUMNS = ("trial_id", "status", "score", "epochs", "seconds", "worker", "reason
 
 def write_json(path: Path, data: Any) -> None:
     """Writes ``data`` as JSON atomically (a kill mid-write leaves the old file)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(path.name + ".partial")
     partial.write_text(json.dumps(data, indent=2, default=str))
     partial.replace(path)

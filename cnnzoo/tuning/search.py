@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 import warnings
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,7 +24,16 @@ SEARCH_RECORD = "cnnzoo_search.json"  # what defines the search, to refuse a cha
 
 
 class _Recording:
-    """Tuner mixin: notes each trial's time, epochs and worker next to KerasTuner's files."""
+    """Tuner mixin: notes each trial's time, epochs and worker next to KerasTuner's files,
+    and declares a :class:`CNNHyperModel`'s space without building a model (KerasTuner
+    builds one with the defaults, which may be a configuration that cannot be built)."""
+
+    def _populate_initial_space(self):
+        if not isinstance(self.hypermodel, CNNHyperModel):
+            return super()._populate_initial_space()
+        hp = self.oracle.get_space()
+        self.hypermodel.values(hp)  # every hyperparameter, conditional ones included
+        self.oracle.update_space(hp)
 
     def run_trial(self, trial, *args, **kwargs):
         start, histories = time.time(), []
@@ -143,6 +152,7 @@ def search(
     factor: int = 3,
     space: Mapping[str, Any] | None = None,
     fixed: Mapping[str, Any] | None = None,
+    tune: Sequence[str] | None = None,
     pretrained: str | Path | None = None,
     input_shape: tuple[int, ...] | None = None,
     max_params: int | None = None,
@@ -184,6 +194,7 @@ def search(
         factor: Hyperband's reduction factor.
         space: ``{name: [choices] or (low, high)}`` (with a model name).
         fixed: ``{name: value}`` (with a model name).
+        tune: Names to tune, the others at their defaults (with a model name).
         pretrained: A saved cnnzoo model or ``"imagenet"``: fine-tune-aware trials.
         input_shape: The model's input (default: its own size, the data's channels).
         max_params: Larger configurations fail.
@@ -232,17 +243,18 @@ def search(
 
         default = model_info(hypermodel).default_input_shape
         hypermodel = CNNHyperModel(
-            hypermodel, num_classes=num_classes, space=space, fixed=fixed, pretrained=pretrained,
+            hypermodel, num_classes=num_classes, space=space, fixed=fixed, tune=tune,
+            pretrained=pretrained,
             input_shape=input_shape or (*default[:-1], channels), max_params=max_params,
             input_range=input_range or source_range, seed=seed,
         )  # fmt: skip
     elif any(
-        v is not None for v in (space, fixed, pretrained, input_shape, max_params, input_range)
+        v is not None
+        for v in (space, fixed, tune, pretrained, input_shape, max_params, input_range)
     ):
         raise ValueError(
-            "space, fixed, pretrained, input_shape, max_params and input_range go with a model "
-            "name; set "
-            "them on the hypermodel you pass instead."
+            "space, fixed, tune, pretrained, input_shape, max_params and input_range go with "
+            "a model name; set them on the hypermodel you pass instead."
         )
     project_name = project_name or hypermodel.name or "search"
     project_dir = Path(directory) / project_name
@@ -325,5 +337,8 @@ def _finish(search_tuner, project_dir: Path, objective: str) -> SearchResult:
         with warnings.catch_warnings():  # the checkpoint's optimizer state is not needed
             warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
             result.best_model = search_tuner.load_model(best[0])
-        result.best_model.save(project_dir / "best_model.keras")
+        model = result.best_model
+        if model.optimizer is not None:  # saved with its variables, it reloads without warnings
+            model.optimizer.build(model.trainable_variables)
+        model.save(project_dir / "best_model.keras")
     return result

@@ -82,7 +82,7 @@ def _default_depth(model: str) -> int | None:
 
 
 def _default_norm(model: str) -> bool:
-    return _family(model) in ("resnet", "inception")
+    return model.endswith("_bn") or _family(model) in ("resnet", "inception")
 
 
 def _default_dropout(model: str) -> float:
