@@ -164,3 +164,11 @@ def test_bad_settings_name_themselves(tmp_path, kwargs, message):
     with pytest.raises(ValueError, match=message):
         train("lenet5", out=tmp_path, **kwargs)
     assert not (tmp_path / "config.json").exists()
+
+
+def test_extra_callbacks_run_with_the_run_own(tmp_path, digits_folder):
+    seen = []
+    counter = keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: seen.append(logs))
+    quick(digits_folder, tmp_path / "run", epochs=2, callbacks=[counter])
+    assert len(seen) == 2 and "val_accuracy" in seen[0]
+    assert len(history_rows(tmp_path / "run" / "history.csv")) == 2

@@ -136,7 +136,7 @@ def test_the_search_completes_when_a_worker_is_killed(tmp_path, digits_folder):
     rows = table(project)
     assert sorted(row["trial_id"] for row in rows) == ["0", "1", "2", "3", "4"]
     assert all(row["status"] == "COMPLETED" for row in rows)
-    assert all(row["worker"] == "tuner1" for row in rows if "goes back" in out)
+    assert all(row["worker"] == "tuner1" for row in rows)  # tuner0 died in its first trial
 
 
 # ----- settings, checked before anything starts -------------------------------------------

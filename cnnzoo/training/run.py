@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -140,6 +141,7 @@ def train(
     jit_compile: bool | str = "auto",
     mixed_precision: bool = False,
     model_kwargs: dict | None = None,
+    callbacks: Sequence[keras.callbacks.Callback] = (),
     verbose: int | str = "auto",
 ) -> TrainResult:
     """Trains a model on a data source and writes a complete run folder.
@@ -175,6 +177,7 @@ def train(
         jit_compile: XLA compilation (``"auto"``: Keras decides).
         mixed_precision: Build the model with the ``mixed_float16`` policy.
         model_kwargs: Arguments of the model's factory, e.g. ``{"dropout": 0.3}``.
+        callbacks: More Keras callbacks, run before cnnzoo's own (checkpoint, backup).
         verbose: ``fit`` verbosity.
 
     Returns:
@@ -247,7 +250,7 @@ def train(
     )  # fmt: skip
     backup = RunBackup(run_dir / "backup", run_dir / "history.csv")
     initial_epoch = backup.restore(net)
-    callbacks = [*_callbacks(run_dir, learning_rate, schedule, patience), backup]
+    callbacks = [*callbacks, *_callbacks(run_dir, learning_rate, schedule, patience), backup]
     net.fit(
         train_batches,
         validation_data=validation,

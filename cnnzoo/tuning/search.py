@@ -38,7 +38,9 @@ class _Recording:
     def run_trial(self, trial, *args, **kwargs):
         start, histories = time.time(), []
         try:
-            histories = super().run_trial(trial, *args, **kwargs)
+            with warnings.catch_warnings():  # Hyperband reloads checkpoints, optimizer aside
+                warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
+                histories = super().run_trial(trial, *args, **kwargs)
             return histories
         finally:
             epochs = sum(len(getattr(h, "history", {}).get("loss", [])) for h in histories)
