@@ -35,11 +35,18 @@ def test_the_console_script_is_installed():
 
 
 def test_help_of_every_subcommand_has_examples(capsys):
-    for command in ("list", "info", "train", "evaluate", "predict", "export"):
+    for command in ("list", "info", "train", "tune", "evaluate", "predict", "export"):
         with pytest.raises(SystemExit) as done:  # in-process: the same parser, no start-up
             main([command, "--help"])
         out = capsys.readouterr().out
         assert done.value.code == 0 and "examples:" in out and f"cnnzoo {command}" in out
+
+
+def test_tune_space_prints_the_model_hyperparameters(capsys):
+    assert main(["tune", "resnet20", "--space"]) == 0
+    rows = {line.split()[0]: line for line in capsys.readouterr().out.splitlines()[2:]}
+    assert "20, 32, 44, 56" in rows["depth"] and "kernel_size" not in rows
+    assert "0.0001 to 0.01" in rows["learning_rate"]
 
 
 def test_list_shows_counts_and_filters():
