@@ -75,6 +75,13 @@ def test_the_defaults_build_the_registered_model(model):
     assert hp.values["batch_size"] == 32 and "augmentation_strength" not in hp.values
 
 
+def test_a_family_name_searches_from_its_usual_model():
+    hypermodel = CNNHyperModel("vgg", num_classes=10, input_shape=(32, 32, 3))
+    hp = keras_tuner.HyperParameters()
+    hypermodel.values(hp)
+    assert hypermodel.model == "vgg16" and hp.values["depth"] == 16
+
+
 def test_every_knob_is_documented_once():
     rows = describe_space()
     assert [row["name"] for row in rows] == list(KNOB_NAMES)
@@ -195,7 +202,7 @@ def test_configurations_that_cannot_be_built_fail_with_their_reason(digits, tmp_
 
 def test_the_same_seed_tries_the_same_hyperparameters(digits, tmp_path):
     def tried(folder):
-        result = quick_search(digits, folder, max_trials=3, fixed={"batch_size": 128})
+        result = quick_search(digits, folder, max_trials=2, fixed={"batch_size": 128})
         return [
             {k: v for k, v in row.items() if k not in ("score", "seconds")} for row in result.trials
         ]

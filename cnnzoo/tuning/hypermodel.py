@@ -20,6 +20,11 @@ from cnnzoo.registry import create_model, model_info
 from cnnzoo.tuning.space import check_overrides, declare, knobs_for
 
 LENET_FILTERS, LENET_FC = (6, 16, 120), (84,)
+# A family name searches from this model (its depth and the rest are then tuned).
+FAMILY_MODELS = {
+    "lenet": "lenet5_modern", "alexnet": "alexnet_single_tower", "vgg": "vgg16",
+    "resnet": "resnet50", "googlenet": "googlenet", "inception": "inception_v3",
+}  # fmt: skip
 
 
 def _scaled(values, factor: float, multiple: int = 1) -> tuple[int, ...]:
@@ -89,7 +94,9 @@ class CNNHyperModel(keras_tuner.HyperModel):
     ``tf.data.Dataset``. Labels may be integers (the default) or one-hot.
 
     Args:
-        model: A registered model name, e.g. ``"lenet5_modern"`` or ``"resnet20"``.
+        model: A registered model name, e.g. ``"lenet5_modern"`` or ``"resnet20"``, or a
+            family name (``"lenet"``, ``"alexnet"``, ``"vgg"``, ``"resnet"``,
+            ``"googlenet"``, ``"inception"``) for its usual model (``FAMILY_MODELS``).
         num_classes: Number of classes.
         input_shape: The model's input shape (default: the model's own, with 3 channels).
         space: Name to a list of choices or a ``(low, high)`` range, replacing the
@@ -129,6 +136,7 @@ class CNNHyperModel(keras_tuner.HyperModel):
         input_range: tuple[float, float] | None = None,
         seed: int | None = 0,
     ):
+        model = FAMILY_MODELS.get(model, model)
         info = model_info(model)
         super().__init__(name=model)
         if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 2:
