@@ -274,5 +274,7 @@ def test_search_arguments_are_checked(digits, tmp_path):
         quick_search(digits, tmp_path, tuner="genetic")
     with pytest.raises(ValueError, match=r"validation is needed"):
         search("lenet5_modern", digits[0], directory=tmp_path)
+    with pytest.raises(ValueError, match=r"Unknown hyperparameter 'depht'"):
+        search("resnet", *digits, directory=tmp_path, fixed={"depht": 20})  # family name
     with pytest.raises(ValueError, match=r"Unknown model name 'lenet6'"):
         search("lenet6", *digits, directory=tmp_path)

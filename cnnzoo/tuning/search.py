@@ -17,7 +17,7 @@ import tensorflow as tf
 
 from cnnzoo.models.common_args import check_choice, check_positive_int
 from cnnzoo.tuning import distributed as dist
-from cnnzoo.tuning.hypermodel import CNNHyperModel
+from cnnzoo.tuning.hypermodel import FAMILY_MODELS, CNNHyperModel
 from cnnzoo.tuning.results import plot_scores, record_trial, trial_rows, write_json, write_table
 
 SEARCH_RECORD = "cnnzoo_search.json"  # what defines the search, to refuse a changed one
@@ -175,7 +175,7 @@ def search(
     collapses, more than ``max_params``) end as failed trials with the reason.
 
     Args:
-        hypermodel: A registered model name (searched with :class:`CNNHyperModel` and
+        hypermodel: A registered model or family name (searched with :class:`CNNHyperModel` and
             ``space``, ``fixed``, ``pretrained``, ``input_shape``, ``max_params``) or any
             KerasTuner hypermodel.
         train: A data source (``"mnist-sample"``, a folder, ``"tfds:NAME"``, which brings
@@ -243,6 +243,7 @@ def search(
     if isinstance(hypermodel, str):
         from cnnzoo.registry import model_info
 
+        hypermodel = FAMILY_MODELS.get(hypermodel, hypermodel)
         default = model_info(hypermodel).default_input_shape
         hypermodel = CNNHyperModel(
             hypermodel, num_classes=num_classes, space=space, fixed=fixed, tune=tune,
