@@ -13,6 +13,7 @@ from cnnzoo import create_model
 from cnnzoo.data import load_sample
 from cnnzoo.tuning import CNNHyperModel, describe_space, search
 from cnnzoo.tuning.hypermodel import architecture_kwargs
+from cnnzoo.tuning.results import plot_scores
 from cnnzoo.tuning.space import KNOB_NAMES, knobs_for
 
 QUICK = {"batch_size": 64}  # fixed in the searches below: fast trials
@@ -278,3 +279,16 @@ def test_search_arguments_are_checked(digits, tmp_path):
         search("resnet", *digits, directory=tmp_path, fixed={"depht": 20})  # family name
     with pytest.raises(ValueError, match=r"Unknown model name 'lenet6'"):
         search("lenet6", *digits, directory=tmp_path)
+
+
+def test_the_score_plot_follows_the_objective_direction(tmp_path):
+    rows = [
+        {"score": s, "status": "COMPLETED" if s is not None else "FAILED"}
+        for s in (0.5, None, 0.3, 0.7)
+    ]
+    for direction, expected in (("max", [0.5, 0.5, 0.7]), ("min", [0.5, 0.3, 0.3])):
+        figure = plot_scores(rows, tmp_path / f"{direction}.png", "val_x", direction)
+        best_line = figure.axes[0].get_lines()[1]
+        assert list(best_line.get_ydata()) == expected
+        assert (tmp_path / f"{direction}.png").exists()
+        assert figure.axes[0].get_title() == "4 trials, 1 failed"

@@ -97,7 +97,7 @@ def tune_command(args) -> int:
         max_params=args.max_params, distributed=distributed,
         worker_timeout=args.worker_timeout, verbose=1,
     )  # fmt: skip
-    if result.trials and "score" in result.trials[0]:
+    if result.trials:
         table = [
             (row["trial_id"], row["status"], "" if row["score"] is None else f"{row['score']:.4f}",
              row["epochs"], row["worker"], row["reason"][:60])

@@ -236,6 +236,17 @@ def _release(oracle, tuner_id: str) -> str | None:
     return release(oracle)
 
 
+def _known_workers(oracle) -> list[str]:
+    """The IDs of the workers the oracle is waiting on, read under the oracle's lock."""
+    from keras_tuner.src.engine.oracle import synchronized
+
+    @synchronized
+    def known(oracle):
+        return sorted(set(oracle.tuner_ids) | set(oracle.ongoing_trials))
+
+    return known(oracle)
+
+
 def _servicer(oracle):
     protos, oracle_servicer = _protos()
     from keras_tuner.src.engine import trial as trial_module
@@ -291,7 +302,7 @@ def serve(oracle, settings: Distributed, heartbeats: Heartbeats, *, poll: float 
     try:
         while True:
             time.sleep(poll)
-            for tuner_id in sorted(set(oracle.tuner_ids) | set(oracle.ongoing_trials)):
+            for tuner_id in _known_workers(oracle):
                 if not heartbeats.alive(tuner_id):
                     trial_id = _release(oracle, tuner_id)
                     requeued = f"; trial {trial_id} goes back in the queue" if trial_id else ""

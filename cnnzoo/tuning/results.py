@@ -5,6 +5,7 @@ that a chief, a worker and a resumed run all see the same table."""
 from __future__ import annotations
 
 import csv
+import itertools
 import json
 import time
 from pathlib import Path
@@ -80,9 +81,9 @@ def write_table(project_dir: Path, rows: list[dict[str, Any]]) -> tuple[Path, Pa
     return csv_path, json_path
 
 
-def plot_scores(rows: list[dict[str, Any]], path: Path, objective: str):
-    """Score per trial (failed trials marked on the axis), best so far as a line; writes
-    a PNG and returns the figure."""
+def plot_scores(rows: list[dict[str, Any]], path: Path, objective: str, direction: str = "max"):
+    """Score per trial (failed trials marked on the axis), best so far as a line (the
+    objective's ``direction``: ``"max"`` or ``"min"``); writes a PNG, returns the figure."""
     from cnnzoo.viz.figures import new_figure, save_png
 
     figure = new_figure(7, 4)
@@ -92,12 +93,8 @@ def plot_scores(rows: list[dict[str, Any]], path: Path, objective: str):
     if done:
         xs, ys = zip(*done, strict=True)
         axes.plot(xs, ys, "o", label=objective)
-        best, best_so_far = None, []
-        for y in ys:
-            best = (
-                y if best is None or (y > best if "loss" not in objective else y < best) else best
-            )
-            best_so_far.append(best)
+        better = max if direction == "max" else min
+        best_so_far = list(itertools.accumulate(ys, better))
         axes.step(xs, best_so_far, where="post", label="best so far")
     if failed:
         low = min((y for _, y in done), default=0.0)

@@ -3,6 +3,7 @@ and writes the trial table, the best model and hyperparameters and a plot."""
 
 from __future__ import annotations
 
+import json
 import time
 import warnings
 from collections.abc import Mapping, Sequence
@@ -125,8 +126,6 @@ def _check_record(project_dir: Path, record: dict, overwrite: bool) -> None:
     path = project_dir / SEARCH_RECORD
     if overwrite or not path.exists():
         return
-    import json
-
     before = json.loads(path.read_text())
     changed = sorted(key for key in set(before) | set(record) if before.get(key) != record.get(key))
     if changed:
@@ -330,7 +329,8 @@ def _describe(hypermodel) -> Any:
 def _finish(search_tuner, project_dir: Path, objective: str) -> SearchResult:
     rows = trial_rows(project_dir)
     write_table(project_dir, rows)
-    plot_scores(rows, project_dir / "scores.png", objective)
+    direction = search_tuner.oracle.objective.direction  # KerasTuner infers it from the name
+    plot_scores(rows, project_dir / "scores.png", objective, direction)
     result = SearchResult(project_dir, rows, tuner=search_tuner)
     best = search_tuner.oracle.get_best_trials(1)
     if best and best[0].score is not None:
