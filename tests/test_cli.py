@@ -97,6 +97,21 @@ def test_info_table_and_set_values_reach_the_factory():
         ),
         (("evaluate", "."), "is not a run folder of 'cnnzoo train'"),
         (("list", "nothing*"), "no registered model matches 'nothing*'"),
+        (("finetune", "lenet5", "--weights", "no.keras"), "weights names no file"),
+        (
+            (
+                "finetune",
+                "lenet5",
+                "--weights",
+                "no.keras",
+                "--phases",
+                "epochs=1",
+                "--freeze",
+                "c3",
+            ),
+            "--freeze sets phase 2; with --phases give until=LAYER there",
+        ),
+        (("finetune", "lenet5", "--weights", "x", "--unfreeze-stages", "two"), "number or 'all'"),
     ],
 )
 def test_bad_arguments_exit_2_with_one_line(args, message):

@@ -14,6 +14,15 @@ EXAMPLES = {
         "  cnnzoo train resnet20 --data path/to/images --set width=0.5 --out runs/r20\n"
         "  cnnzoo train resnet20 --data path/to/images --out runs/r20 --resume"
     ),
+    "finetune": (
+        "cnnzoo finetune resnet20 --weights runs/r20/model.keras --data path/to/images\n"
+        "  cnnzoo finetune vgg16 --weights imagenet --data path/to/images "
+        "--input-shape 128,128,3\n"
+        "  cnnzoo finetune resnet20 --weights runs/r20/model.keras --unfreeze-stages all\n"
+        "  cnnzoo finetune resnet20 --weights runs/r20/model.keras --freeze stage1_out\n"
+        "  cnnzoo finetune lenet5 --weights runs/l5/model.keras --phases epochs=3 \\\n"
+        "      epochs=5,learning_rate=1e-4,trainable_stages=all --out runs/ft --resume"
+    ),
     "tune": (
         "cnnzoo tune lenet5_modern --max-epochs 9 --fix activation=relu\n"
         "  cnnzoo tune resnet20 --data path/to/images --tuner random --max-trials 20 \\\n"
@@ -36,12 +45,22 @@ class UsageError(ValueError):
     """A bad argument: one line on stderr, exit status 2."""
 
 
+def add_data_argument(parser) -> None:
+    parser.add_argument(
+        "--data", default="mnist-sample",
+        help="'mnist-sample' (bundled, the default), a folder of class subfolders, or tfds:NAME",
+    )  # fmt: skip
+
+
 def _parser() -> argparse.ArgumentParser:
     from cnnzoo.cli import commands  # deferred: keras loads only when a command runs
 
     parser = argparse.ArgumentParser(
         prog="cnnzoo",
-        description="Classic CNNs for Keras 3: list, inspect, train, evaluate, predict, export.",
+        description=(
+            "Classic CNNs for Keras 3: list, inspect, train, fine-tune, tune, evaluate, "
+            "predict, export."
+        ),
         epilog="Run 'cnnzoo COMMAND --help' for a command's options and examples.",
     )
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")

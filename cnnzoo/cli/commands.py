@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import ast
 
-from cnnzoo.cli import UsageError
+from cnnzoo.cli import UsageError, add_data_argument
 
 # ----- shared arguments ---------------------------------------------------------------
 
@@ -35,7 +35,7 @@ def parse_shape(text: str | None) -> tuple[int, ...] | None:
     return shape
 
 
-def _add_model_arguments(parser) -> None:
+def add_model_arguments(parser) -> None:
     parser.add_argument("--input-shape", help="input shape, e.g. 32,32,3 (default: the model's)")
     parser.add_argument(
         "--set", action="append", metavar="KEY=VALUE", default=[],
@@ -43,7 +43,7 @@ def _add_model_arguments(parser) -> None:
     )  # fmt: skip
 
 
-def _model_kwargs(args, **extra) -> dict:
+def model_kwargs(args, **extra) -> dict:
     kwargs = parse_sets(args.set)
     shape = parse_shape(getattr(args, "input_shape", None))
     if shape is not None:
@@ -91,7 +91,7 @@ def list_command(args) -> int:
 def _info_arguments(parser) -> None:
     parser.add_argument("model", help="a registered model name (see 'cnnzoo list')")
     parser.add_argument("--num-classes", type=int)
-    _add_model_arguments(parser)
+    add_model_arguments(parser)
 
 
 def info_command(args) -> int:
@@ -99,7 +99,7 @@ def info_command(args) -> int:
     from cnnzoo.registry import create_model, model_info
 
     info = model_info(args.model)
-    model = create_model(args.model, **_model_kwargs(args, num_classes=args.num_classes))
+    model = create_model(args.model, **model_kwargs(args, num_classes=args.num_classes))
     trainable = sum(int(w.numpy().size) for w in model.trainable_weights)
     year = "" if str(info.year) in info.paper else f", {info.year}"
     print(f"{info.name} ({info.family}): {info.paper}{year}")
@@ -122,9 +122,7 @@ def _train_arguments(parser) -> None:
     from cnnzoo.training import SCHEDULES
 
     parser.add_argument("model", help="a registered model name (see 'cnnzoo list')")
-    parser.add_argument("--data", default="mnist-sample",
-                        help="'mnist-sample' (bundled, the default), a folder of class "
-                             "subfolders, or tfds:NAME")  # fmt: skip
+    add_data_argument(parser)
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--optimizer", default="adam")
@@ -140,7 +138,7 @@ def _train_arguments(parser) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--mixed-precision", action="store_true", help="mixed_float16")
     parser.add_argument("--jit", action="store_true", help="compile with XLA")
-    _add_model_arguments(parser)
+    add_model_arguments(parser)
 
 
 def train_command(args) -> int:
@@ -154,7 +152,7 @@ def train_command(args) -> int:
         schedule=args.schedule, label_smoothing=args.label_smoothing, augment=args.augment,
         patience=None if args.patience < 0 else args.patience, seed=args.seed,
         mixed_precision=args.mixed_precision, jit_compile=True if args.jit else "auto",
-        model_kwargs=_model_kwargs(args, dropout=args.dropout), verbose=1,
+        model_kwargs=model_kwargs(args, dropout=args.dropout), verbose=1,
     )  # fmt: skip
     print()
     for key, value in result.metrics.items():
@@ -212,16 +210,19 @@ def export_command(args) -> int:
     return 0
 
 
-from cnnzoo.cli.tune import tune_arguments, tune_command  # noqa: E402 (after the shared helpers)
+# The subcommands with modules of their own come after the shared helpers they use.
+from cnnzoo.cli.finetune import finetune_arguments, finetune_command  # noqa: E402
+from cnnzoo.cli.tune import tune_arguments, tune_command  # noqa: E402
 
 COMMANDS = {
     "list": (_list_arguments, list_command, "A table of the registered models."),
     "info": (_info_arguments, info_command, "A model's paper, counts and per-layer table."),
     "train": (_train_arguments, train_command, "Train a model into a run folder."),
+    "finetune": (finetune_arguments, finetune_command, "Fine-tune a pretrained model."),
     "tune": (tune_arguments, tune_command, "Search hyperparameters with KerasTuner."),
     "evaluate": (_evaluate_arguments, evaluate_command, "Accuracy, per-class table, confusion."),
     "predict": (_predict_arguments, predict_command, "Top-k classes of images."),
     "export": (_export_arguments, export_command, "Export a run's model."),
 }
 
-__all__ = ["COMMANDS", "parse_sets", "parse_shape"]
+__all__ = ["COMMANDS", "add_model_arguments", "model_kwargs", "parse_sets", "parse_shape"]

@@ -22,7 +22,8 @@ def open_run(run) -> tuple[Path, dict, keras.Model, tuple[str, ...]]:
     missing = [name for name in ("config.json", "model.keras") if not (run / name).exists()]
     if missing:
         raise UsageError(
-            f"{run} is not a run folder of 'cnnzoo train' (no {' or '.join(missing)})."
+            f"{run} is not a run folder of 'cnnzoo train' or 'cnnzoo finetune' (no "
+            f"{' or '.join(missing)})."
         )
     config = json.loads((run / "config.json").read_text())
     indices = json.loads((run / "class_indices.json").read_text())
@@ -35,7 +36,7 @@ def evaluate_run(run, *, data: str | None = None, out: str | None = None) -> str
     source has none) or on ``data``; writes ``confusion.png`` and ``evaluation.json``
     and returns the report text."""
     from cnnzoo.data import pipeline
-    from cnnzoo.training import load_run_data
+    from cnnzoo.training import imagenet_preprocessing, load_run_data
     from cnnzoo.viz import confusion_counts, confusion_matrix
 
     run, config, model, class_names = open_run(run)
@@ -54,7 +55,8 @@ def evaluate_run(run, *, data: str | None = None, out: str | None = None) -> str
     labels, predicted = [], []
     for x, y in batches:
         labels.append(np.asarray(y))
-        predicted.append(np.asarray(model.predict_on_batch(x)).argmax(axis=-1))
+        inputs = imagenet_preprocessing(x, config.get("preprocessing"))  # finetune runs
+        predicted.append(np.asarray(model.predict_on_batch(inputs)).argmax(axis=-1))
     labels, predicted = np.concatenate(labels), np.concatenate(predicted)
     counts = confusion_counts(labels, predicted, len(class_names))
     folder = Path(out) if out else run
@@ -79,7 +81,9 @@ def evaluate_run(run, *, data: str | None = None, out: str | None = None) -> str
 
 def predict_images(run, images, *, top_k: int = 3):
     """``(image, [(class name, probability), ...])`` for each image file, best first."""
-    run, _, model, class_names = open_run(run)
+    from cnnzoo.training import imagenet_preprocessing
+
+    run, config, model, class_names = open_run(run)
     if top_k < 1:
         raise UsageError(f"--top-k must be at least 1; received {top_k}.")
     height, width, channels = model.input_shape[1:]
@@ -90,7 +94,8 @@ def predict_images(run, images, *, top_k: int = 3):
         array = keras.utils.img_to_array(
             keras.utils.load_img(image, color_mode=mode, target_size=(height, width))
         )  # 0-255, as the run's pipeline gave the model
-        probabilities = np.asarray(model.predict_on_batch(array[None]))[0]
+        inputs = imagenet_preprocessing(array[None], config.get("preprocessing"))
+        probabilities = np.asarray(model.predict_on_batch(inputs))[0]
         best = np.argsort(probabilities)[::-1][:top_k]
         yield image, [(class_names[i], float(probabilities[i])) for i in best]
 

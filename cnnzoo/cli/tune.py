@@ -3,7 +3,7 @@ search included."""
 
 from __future__ import annotations
 
-from cnnzoo.cli import UsageError
+from cnnzoo.cli import UsageError, add_data_argument
 
 
 def _parse_oracle(text: str | None) -> tuple[str, int] | None:
@@ -19,9 +19,7 @@ def tune_arguments(parser) -> None:
     from cnnzoo.tuning.search import TUNERS
 
     parser.add_argument("model", help="a registered model name (see 'cnnzoo list')")
-    parser.add_argument("--data", default="mnist-sample",
-                        help="'mnist-sample' (bundled, the default), a folder of class "
-                             "subfolders, or tfds:NAME")  # fmt: skip
+    add_data_argument(parser)
     parser.add_argument("--tuner", choices=tuple(TUNERS), default="hyperband")
     parser.add_argument(
         "--max-trials",

@@ -1,6 +1,7 @@
-"""Training runs: ``train`` writes a run folder that survives interruption."""
+"""Training runs: ``train`` and ``finetune`` write run folders that survive interruption."""
 
 from cnnzoo.training.callbacks import TrainingDivergedError, history_rows
+from cnnzoo.training.finetune_run import finetune, imagenet_preprocessing
 from cnnzoo.training.run import SCHEDULES, TrainResult, train
 from cnnzoo.training.sources import SAMPLE, RunData, load_run_data
 
@@ -10,7 +11,9 @@ __all__ = [
     "RunData",
     "TrainResult",
     "TrainingDivergedError",
+    "finetune",
     "history_rows",
+    "imagenet_preprocessing",
     "load_run_data",
     "train",
 ]

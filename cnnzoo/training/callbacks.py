@@ -26,10 +26,11 @@ class RunBackup(keras.callbacks.Callback):
     run has every epoch exactly once.
     """
 
-    def __init__(self, backup_dir: str | Path, history_path: str | Path):
+    def __init__(self, backup_dir: str | Path, history_path: str | Path, columns=None):
         super().__init__()
         self.backup_dir = Path(backup_dir)
         self.history_path = Path(history_path)
+        self.columns = dict(columns or {})  # fixed values added to every row, e.g. the phase
         self.rows: list[dict[str, float]] = []
 
     @property
@@ -40,21 +41,24 @@ class RunBackup(keras.callbacks.Callback):
     def epoch_path(self) -> Path:
         return self.backup_dir / "epoch.json"
 
-    def restore(self, model: keras.Model) -> int:
-        """Loads the backup into ``model`` and returns the epoch to continue from (0
-        without a backup)."""
-        epoch = 0
+    def restore(self, model: keras.Model, start_epoch: int = 0) -> int:
+        """Loads the backup into ``model`` and returns the epoch to continue from:
+        ``start_epoch`` when there is no backup of a later epoch. History rows from that
+        epoch on are dropped."""
+        epoch = start_epoch
         if self.epoch_path.exists() and self.weights_path.exists():
-            if model.optimizer is not None and not model.optimizer.built:
-                model.optimizer.build(model.trainable_variables)  # its state is in the file
-            model.load_weights(self.weights_path)
-            epoch = json.loads(self.epoch_path.read_text())["epoch"]
+            backed_up = json.loads(self.epoch_path.read_text())["epoch"]
+            if backed_up > start_epoch:
+                if model.optimizer is not None and not model.optimizer.built:
+                    model.optimizer.build(model.trainable_variables)  # its state is in the file
+                model.load_weights(self.weights_path)
+                epoch = backed_up
         self.rows = [row for row in history_rows(self.history_path) if row["epoch"] < epoch]
         self._write_history()
         return epoch
 
     def on_epoch_end(self, epoch, logs=None):
-        row = {"epoch": epoch}
+        row = {"epoch": epoch, **self.columns}
         for key, value in (logs or {}).items():
             row[key] = float(keras.ops.convert_to_numpy(value))
         self.rows.append(row)
@@ -63,7 +67,7 @@ class RunBackup(keras.callbacks.Callback):
         partial = self.backup_dir / "partial.weights.h5"
         self.model.save_weights(partial, overwrite=True)
         partial.replace(self.weights_path)
-        _write_atomically(self.epoch_path, json.dumps({"epoch": epoch + 1}))
+        write_atomically(self.epoch_path, json.dumps({"epoch": epoch + 1}))
 
     def _write_history(self):
         keys = sorted({key for row in self.rows for key in row} - {"epoch"})
@@ -71,23 +75,52 @@ class RunBackup(keras.callbacks.Callback):
         writer = csv.DictWriter(text, ["epoch", *keys], lineterminator="\n")
         writer.writeheader()
         writer.writerows(self.rows)
-        _write_atomically(self.history_path, text.getvalue())
+        write_atomically(self.history_path, text.getvalue())
 
 
-def _write_atomically(path: Path, text: str) -> None:
+class PhaseBackup(RunBackup):
+    """A :class:`RunBackup` for one phase of a longer run, e.g. a fine-tuning phase
+    compiled inside :func:`~cnnzoo.transfer.fine_tune`: it restores itself when training
+    begins (as ``keras.callbacks.BackupAndRestore`` does), from a backup of this phase
+    only, and tags every history row with the phase number.
+    """
+
+    def __init__(self, backup_dir, history_path, *, phase: int, start_epoch: int):
+        super().__init__(backup_dir, history_path, columns={"phase": phase})
+        self.start_epoch = start_epoch
+
+    def on_train_begin(self, logs=None):
+        epoch = self.restore(self.model, self.start_epoch)
+        if epoch > self.start_epoch:  # fit starts here; Keras' own backup sets the same field
+            self.model._initial_epoch = epoch
+
+    def on_train_end(self, logs=None):
+        self.model._initial_epoch = None
+
+    @property
+    def next_epoch(self) -> int:
+        """The epoch after the last one in the history."""
+        return self.rows[-1]["epoch"] + 1 if self.rows else self.start_epoch
+
+
+def write_atomically(path: Path, text: str) -> None:
     partial = path.with_name(path.name + ".partial")
     partial.write_text(text)
     partial.replace(path)
 
 
+INT_COLUMNS = ("epoch", "phase")
+
+
 def history_rows(path: str | Path) -> list[dict[str, float]]:
-    """The rows of a ``history.csv`` (``epoch`` as an int); none when there is no file."""
+    """The rows of a ``history.csv`` (``epoch`` and a fine-tuning run's ``phase`` as
+    ints); none when there is no file."""
     path = Path(path)
     if not path.exists():
         return []
     with path.open(newline="") as file:
         return [
-            {key: int(value) if key == "epoch" else float(value) for key, value in row.items()}
+            {key: int(value) if key in INT_COLUMNS else float(value) for key, value in row.items()}
             for row in csv.DictReader(file)
         ]
 

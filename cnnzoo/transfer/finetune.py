@@ -63,7 +63,9 @@ class FineTuneHistory:
         return len(self.phase)
 
 
-def _resolve_phases(phases) -> list[Phase]:
+def resolve_phases(phases) -> list[Phase]:
+    """``phases`` as :class:`Phase` objects, defaults filled in; ``None`` gives the two
+    default phases. Raises ``ValueError`` naming a bad phase and setting."""
     if phases is None:
         return list(DEFAULT_PHASES)
     if isinstance(phases, (Phase, Mapping)) or not isinstance(phases, Sequence) or not phases:
@@ -128,6 +130,7 @@ def fine_tune(
     metrics: Sequence = ("accuracy",),
     callbacks: Sequence[keras.callbacks.Callback] = (),
     batch_size: int | None = None,
+    initial_epoch: int = 0,
     verbose: int | str = "auto",
 ) -> FineTuneHistory:
     """Fine-tunes ``model`` in phases, by default the two-phase recipe.
@@ -151,6 +154,7 @@ def fine_tune(
         metrics: Metrics to compile with.
         callbacks: Extra callbacks, given to every phase.
         batch_size: Batch size for array data.
+        initial_epoch: Number of the first epoch, for a run that continues earlier ones.
         verbose: ``model.fit`` verbosity.
 
     Returns:
@@ -173,7 +177,9 @@ def fine_tune(
     """
     if not isinstance(model, keras.Model):
         raise ValueError(f"model must be a keras.Model; received model={model!r}.")
-    resolved = _resolve_phases(phases)
+    if isinstance(initial_epoch, bool) or not isinstance(initial_epoch, int) or initial_epoch < 0:
+        raise ValueError(f"initial_epoch must be an int >= 0; received {initial_epoch=!r}.")
+    resolved = resolve_phases(phases)
     x, y = train if isinstance(train, tuple) else (train, None)
     result = FineTuneHistory(phases=resolved)
     for number, phase in enumerate(resolved, start=1):
@@ -205,9 +211,10 @@ def fine_tune(
             y,
             batch_size=batch_size,
             validation_data=validation,
-            initial_epoch=result.epochs,
-            epochs=result.epochs + phase.epochs,
+            initial_epoch=initial_epoch + result.epochs,
+            epochs=initial_epoch + result.epochs + phase.epochs,
             callbacks=[*stopping, *callbacks],
+            shuffle=y is not None,  # arrays; a dataset shuffles itself
             verbose=verbose,
         )
         for metric, values in history.history.items():

@@ -87,7 +87,7 @@ def _config_problem(target: keras.layers.Layer, source: keras.layers.Layer) -> s
         return f"{type(source).__name__} in the source, {type(target).__name__} here"
     for attribute in ("kernel_size", "strides", "dilation_rate", "groups"):
         theirs, ours = getattr(source, attribute, None), getattr(target, attribute, None)
-        if theirs != ours:
+        if _as_tuple(theirs) != _as_tuple(ours):  # a reloaded layer may hold lists
             return f"{attribute} {theirs} in the source, {ours} here"
     # Within 0.2%, outputs differ by under 0.1%: cnnzoo's 1e-5 takes keras' ResNet's 1.001e-5.
     if isinstance(target, keras.layers.BatchNormalization) and not np.isclose(
@@ -95,6 +95,10 @@ def _config_problem(target: keras.layers.Layer, source: keras.layers.Layer) -> s
     ):
         return f"batch-norm epsilon {source.epsilon} in the source, {target.epsilon} here"
     return None
+
+
+def _as_tuple(value):
+    return tuple(value) if isinstance(value, list) else value
 
 
 def _but_inputs(shape) -> tuple:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import itertools
 import math
 from collections.abc import Mapping
 from pathlib import Path
@@ -13,8 +14,9 @@ from matplotlib.ticker import MaxNLocator
 from cnnzoo.viz.figures import new_figure, save_png
 
 # Columns of a history that are not curves to compare: the CSVLogger's epoch counter and
-# the learning rate that Keras logs when a schedule or callback changes it.
-NOT_CURVES = ("epoch", "learning_rate", "lr")
+# the learning rate that Keras logs when a schedule or callback changes it, and the phase
+# of a fine-tuning run (drawn as a boundary instead).
+NOT_CURVES = ("epoch", "learning_rate", "lr", "phase")
 
 
 def read_history(history) -> dict[str, list[float]]:
@@ -70,7 +72,8 @@ def learning_curves(history, path: str | Path, *, title: str = "") -> Figure:
 
     One panel per metric, loss first: ``loss`` with ``val_loss``, ``accuracy`` with
     ``val_accuracy``, and so on. Validation curves that climb away from the training curves
-    are the picture of overfitting.
+    are the picture of overfitting. A ``phase`` column (a fine-tuning run's history) is
+    drawn as a dashed line where each new phase begins.
 
     Args:
         history: A Keras History, a ``history.history`` dict, or the path of a
@@ -104,6 +107,10 @@ def learning_curves(history, path: str | Path, *, title: str = "") -> Figure:
         axis.plot(epochs, values[metric], marker="o", label="train")
         if f"val_{metric}" in values:
             axis.plot(epochs, values[f"val_{metric}"], marker="o", label="validation")
+        phases = values.get("phase", [])
+        for epoch, (before, after) in enumerate(itertools.pairwise(phases), start=1):
+            if before != after:  # a new fine-tuning phase starts after this epoch
+                axis.axvline(epoch + 0.5, color="gray", linestyle="--", linewidth=1)
         axis.set_xlabel("epoch")
         axis.xaxis.set_major_locator(MaxNLocator(integer=True))
         axis.set_title(metric)
