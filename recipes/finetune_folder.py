@@ -6,7 +6,8 @@ Last modified: 2026/11/22
 Description: Read a class-per-subfolder image tree, swap the head, fine-tune in two phases.
 
 Run: `python recipes/finetune_folder.py --data DIR --weights MODEL.keras|imagenet
-[--model NAME] [--image-size N] [--out DIR] [--quick]`. With no `--data` the recipe
+[--model NAME] [--image-size N] [--out DIR] [--quick]`, or the same from the shell:
+`cnnzoo finetune NAME --weights FILE --data DIR`. With no `--data` the recipe
 writes a small folder of digits from the bundled MNIST sample and, with no `--weights`,
 pretrains the backbone on other digits first, so it runs offline as it is.
 """
@@ -14,23 +15,24 @@ pretrains the backbone on other digits first, so it runs offline as it is.
 """
 ## Your images
 
-`cnnzoo.data.from_folder` reads `DIR/<class name>/<image>` files, checks every file
-first (and reports the bad ones by path), splits off a stratified validation set, and
-writes the class map (`class_indices.json`) and its report into the run folder.
-`cnnzoo.data.pipeline` then resizes, converts channels, batches and augments for the
+A run reads `DIR/<class name>/<image>` files with `cnnzoo.data.from_folder`, which
+checks every file first (and reports the bad ones by path), splits off a stratified
+validation set, and writes the class map (`class_indices.json`) and its report into the
+run folder. `cnnzoo.data.pipeline` then resizes, converts channels and batches for the
 model at hand.
 """
 
 import argparse
 import json
+import time
 from pathlib import Path
 
 import keras
 import numpy as np
 
 from cnnzoo import create_model
-from cnnzoo.data import from_folder, load_sample, pipeline
-from cnnzoo.transfer import fine_tune, replace_head
+from cnnzoo.data import load_sample, pipeline
+from cnnzoo.training import finetune
 
 
 def write_sample_folder(root: Path, digits=range(5, 10), per_class: int = 30) -> Path:
@@ -56,11 +58,7 @@ given, it pretrains the chosen model on digits 0-4 for a stand-in.
 """
 
 
-def pretrained_model(args) -> keras.Model:
-    if args.weights == "imagenet":
-        return create_model(args.model, weights="imagenet", **_input(args, channels=3))
-    if args.weights is not None:
-        return keras.saving.load_model(args.weights)
+def pretrain_stand_in(args) -> keras.Model:
     print(f"No --weights: pretraining {args.model} on digits 0-4 of the bundled sample.")
     model = create_model(args.model, num_classes=5, **_input(args, channels=1))
     train = load_sample("mnist").train
@@ -76,12 +74,15 @@ def _input(args, channels: int) -> dict:
 
 
 """
-## Two-phase fine-tuning
+## Two-phase fine-tuning, as a run
 
-`replace_head` cuts the model at its last stage output and attaches a fresh classifier
-for your classes; `fine_tune` trains that head on the frozen backbone, then unfreezes
-the last two stages at a tenth of the learning rate (batch norm kept in inference
-mode), with early stopping in each phase.
+`cnnzoo.training.finetune` (what `cnnzoo finetune` runs) builds the model without its
+head, loads the weights into it, puts on a fresh classifier for your classes and runs
+`cnnzoo.transfer.fine_tune`: the head alone on the frozen backbone, then the last two
+stages too at a tenth of the learning rate (batch norm kept in inference mode), with
+early stopping in each phase. It writes a run folder like `cnnzoo train` does (the best
+model, `history.csv` with a `phase` column, `curves.png`, the class map and data report),
+and a run killed midway continues with `resume=True`.
 """
 
 
@@ -92,33 +93,40 @@ def main(argv=None) -> dict:
     parser.add_argument("--model", default="resnet20", help="a registered model name")
     parser.add_argument("--image-size", type=int, default=32)
     parser.add_argument("--epochs", type=int, default=10, help="most epochs per phase")
-    parser.add_argument("--out", type=Path, default=Path("runs/finetune_folder"))
+    parser.add_argument("--out", type=Path, help="run folder (default runs/finetune_folder-TIME)")
     parser.add_argument("--quick", action="store_true", help="a run of well under a minute")
     args = parser.parse_args(argv)
     if args.data is not None and args.weights is None:
         parser.error("--data needs --weights: a .keras model you trained, or 'imagenet'")
     keras.utils.set_random_seed(0)
-    args.out.mkdir(parents=True, exist_ok=True)
-    folder = args.data or write_sample_folder(
-        args.out / "images", per_class=12 if args.quick else 30
-    )
+    out = args.out or Path(f"runs/finetune_folder-{time.strftime('%Y%m%d-%H%M%S')}")
+    out.mkdir(parents=True, exist_ok=True)
+    folder = args.data or write_sample_folder(out / "images", per_class=12 if args.quick else 30)
+    weights = args.weights
+    if weights is None:
+        weights = out / "pretrained.keras"
+        pretrain_stand_in(args).save(weights)
 
-    model = pretrained_model(args)
-    data = from_folder(folder, validation_split=0.25, seed=0, report_dir=args.out, verbose=True)
-    model = replace_head(model, len(data.class_names), dropout=0.2)
-    train = pipeline(data.train, model, training=True, seed=0)
-    validation = pipeline(data.validation, model, training=False)
+    channels = 3 if weights == "imagenet" else keras.saving.load_model(weights).input_shape[-1]
     epochs = 2 if args.quick else args.epochs
-    result = fine_tune(model, train, validation, phases=[{"epochs": epochs}, {"epochs": epochs}])
-    for number, summary in enumerate(result.summaries, start=1):
-        print(f"Phase {number}: {summary}")
-
-    model.save(args.out / "model.keras")
-    (args.out / "history.json").write_text(json.dumps({**result.history, "phase": result.phase}))
-    accuracy = model.evaluate(validation, verbose=0, return_dict=True)["accuracy"]
-    print(f"Validation accuracy: {accuracy:.3f} over classes {list(data.class_names)}")
-    print(f"Model, class map and history written to {args.out}")
-    return {"validation_accuracy": accuracy, "class_names": list(data.class_names)}
+    result = finetune(
+        args.model, folder, weights=weights, out=out, verbose=2,
+        model_kwargs=_input(args, channels), phases=[{"epochs": epochs}, {"epochs": epochs}],
+    )  # fmt: skip
+    print((out / "weights_report.txt").read_text().strip())
+    config = json.loads((out / "config.json").read_text())
+    for number, phase in enumerate(config["phases"], start=1):
+        trained = "the head" + (
+            f" and the last {phase['trainable_stages']} stages" if phase["trainable_stages"] else ""
+        )
+        epochs_run = result.history["phase"].count(number)
+        print(f"Phase {number}: {epochs_run} epochs of {trained} at {phase['learning_rate']:g}")
+    indices = json.loads((out / "class_indices.json").read_text())
+    class_names = sorted(indices, key=indices.get)
+    accuracy = result.metrics["validation_accuracy"]
+    print(f"Validation accuracy: {accuracy:.3f} over classes {class_names}")
+    print(f"Run folder (model, class map, history, curves): {out}")
+    return {"validation_accuracy": accuracy, "class_names": class_names}
 
 
 if __name__ == "__main__":

@@ -181,3 +181,18 @@ def test_export_formats(trained_run):
         assert onnx.returncode == 2 and "pip install" in onnx.stderr and "tf2onnx" in onnx.stderr
     else:
         assert (run / "export" / "model.onnx").stat().st_size > 10_000
+
+
+def test_speed_flags_reach_the_run(tmp_path, digits_folder):
+    run = tmp_path / "run"
+    cnnzoo("train", "lenet5", "--data", digits_folder, "--epochs", 1, "--batch-size", 4,
+           "--out", run, "--set", "variant=modern", "--mixed-precision", "--jit",
+           "--steps-per-execution", 2)  # fmt: skip
+    config = json.loads((run / "config.json").read_text())
+    assert config["mixed_precision"] is True and config["jit_compile"] is True
+    assert config["steps_per_execution"] == 2
+    model = keras.saving.load_model(run / "model.keras", compile=False)
+    assert model.get_layer("c1_conv").dtype_policy.name == "mixed_float16"
+    assert model.get_layer("predictions").dtype_policy.name == "float32"  # a stable softmax
+    probabilities = model.predict(np.full((1, 32, 32, 1), 128.0), verbose=0)
+    assert probabilities.dtype == np.float32 and abs(probabilities.sum() - 1) < 1e-5

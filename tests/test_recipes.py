@@ -9,6 +9,8 @@ from pathlib import Path
 import keras
 import pytest
 
+from cnnzoo.training import history_rows
+
 RECIPES = Path(__file__).parent.parent / "recipes"
 
 
@@ -45,12 +47,13 @@ def test_transfer_digits(tmp_path):
 @pytest.mark.slow
 def test_finetune_folder_makes_its_data_then_fine_tunes_a_saved_model(tmp_path):
     first = tmp_path / "first"
-    run_recipe("finetune_folder.py", "--quick", "--out", str(first))
+    first_run = run_recipe("finetune_folder.py", "--quick", "--out", str(first))
     class_indices = json.loads((first / "class_indices.json").read_text())
     assert class_indices == {"eight": 0, "five": 1, "nine": 2, "seven": 3, "six": 4}
     assert (first / "data_report.json").exists()
-    history = json.loads((first / "history.json").read_text())
-    assert history["phase"] == [1, 1, 2, 2] and len(history["val_accuracy"]) == 4
+    rows = history_rows(first / "history.csv")
+    assert [row["phase"] for row in rows] == [1, 1, 2, 2] and "val_accuracy" in rows[0]
+    assert "Phase 2: 2 epochs of the head and the last 2 stages at 0.0001" in first_run.stdout
     assert keras.saving.load_model(first / "model.keras").output_shape == (None, 5)
     second = tmp_path / "second"
     result = run_recipe(

@@ -138,6 +138,8 @@ def _train_arguments(parser) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--mixed-precision", action="store_true", help="mixed_float16")
     parser.add_argument("--jit", action="store_true", help="compile with XLA")
+    parser.add_argument("--steps-per-execution", type=int, default=8,
+                        help="batches per compiled call (default 8)")  # fmt: skip
     add_model_arguments(parser)
 
 
@@ -152,6 +154,7 @@ def train_command(args) -> int:
         schedule=args.schedule, label_smoothing=args.label_smoothing, augment=args.augment,
         patience=None if args.patience < 0 else args.patience, seed=args.seed,
         mixed_precision=args.mixed_precision, jit_compile=True if args.jit else "auto",
+        steps_per_execution=args.steps_per_execution,
         model_kwargs=model_kwargs(args, dropout=args.dropout), verbose=1,
     )  # fmt: skip
     print()

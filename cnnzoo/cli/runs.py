@@ -28,7 +28,7 @@ def open_run(run) -> tuple[Path, dict, keras.Model, tuple[str, ...]]:
     config = json.loads((run / "config.json").read_text())
     indices = json.loads((run / "class_indices.json").read_text())
     class_names = tuple(sorted(indices, key=indices.get))
-    return run, config, keras.saving.load_model(run / "model.keras"), class_names
+    return run, config, keras.saving.load_model(run / "model.keras", compile=False), class_names
 
 
 def evaluate_run(run, *, data: str | None = None, out: str | None = None) -> str:

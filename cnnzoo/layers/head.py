@@ -72,9 +72,25 @@ def classifier_head(
             x = keras.layers.Dropout(dropout, name=f"head_fc{i}_dropout")(x)
     if dropout and not hidden_units:
         x = keras.layers.Dropout(dropout, name="head_dropout")(x)
+    return prediction_layer(num_classes, classifier_activation, kernel_regularizer)(x)
+
+
+def prediction_layer(num_classes, activation, kernel_regularizer=None, name="predictions"):
+    """The classifier's output ``Dense`` layer. Under a mixed-precision policy it computes
+    in float32, as Keras' mixed-precision guide advises, so the softmax and the loss do not
+    overflow or underflow in float16.
+
+    Example:
+        >>> keras.mixed_precision.set_global_policy("mixed_float16")
+        >>> prediction_layer(10, "softmax").dtype_policy.name
+        'float32'
+        >>> keras.mixed_precision.set_global_policy("float32")
+    """
+    mixed = keras.mixed_precision.global_policy().name.startswith("mixed")
     return keras.layers.Dense(
         num_classes,
-        activation=classifier_activation,
+        activation=activation,
         kernel_regularizer=kernel_regularizer,
-        name="predictions",
-    )(x)
+        name=name,
+        dtype="float32" if mixed else None,
+    )

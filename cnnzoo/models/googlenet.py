@@ -5,6 +5,7 @@ from __future__ import annotations
 import keras
 
 from cnnzoo.layers import LocalResponseNormalization, conv_norm_act, inception_module, pool
+from cnnzoo.layers.head import prediction_layer
 from cnnzoo.layers.inception import INCEPTION_EPSILON
 from cnnzoo.models.auxiliary import check_aux_logits, with_auxiliary_outputs
 from cnnzoo.models.common_args import (
@@ -203,11 +204,11 @@ def googlenet(
         )(x)
         x = keras.layers.Activation(args.activation, name=f"{prefix}_fc_act")(x)
         x = keras.layers.Dropout(AUX_DROPOUT, name=f"{prefix}_dropout")(x)
-        return keras.layers.Dense(
+        return prediction_layer(
             args.num_classes,
-            activation=args.classifier_activation,
-            kernel_regularizer=args.kernel_regularizer,
-            name=f"{prefix}_predictions",
+            args.classifier_activation,
+            args.kernel_regularizer,
+            f"{prefix}_predictions",
         )(x)
 
     hint = (

@@ -5,6 +5,7 @@ from __future__ import annotations
 import keras
 
 from cnnzoo.layers import conv_norm_act, pool
+from cnnzoo.layers.head import prediction_layer
 from cnnzoo.layers.inception import INCEPTION_EPSILON
 from cnnzoo.models.auxiliary import check_aux_logits, with_auxiliary_outputs
 from cnnzoo.models.common_args import (
@@ -250,11 +251,8 @@ def inception_v3(
         x = conv(x, 128, 1, "aux_1x1")
         x = conv(x, 768, 5, "aux_5x5", padding="valid")
         x = keras.layers.GlobalAveragePooling2D(name="aux_avg_pool")(x)
-        return keras.layers.Dense(
-            args.num_classes,
-            activation=args.classifier_activation,
-            kernel_regularizer=args.kernel_regularizer,
-            name="aux_predictions",
+        return prediction_layer(
+            args.num_classes, args.classifier_activation, args.kernel_regularizer, "aux_predictions"
         )(x)
 
     hint = (

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 import time
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -137,7 +138,7 @@ def train(
     patience: int | None = 5,
     validation_split: float = 0.2,
     seed: int = 0,
-    steps_per_execution: int = 1,
+    steps_per_execution: int = 8,
     jit_compile: bool | str = "auto",
     mixed_precision: bool = False,
     model_kwargs: dict | None = None,
@@ -173,7 +174,10 @@ def train(
             trains every epoch.
         validation_split: Held-out fraction for sources without a validation split.
         seed: Seed of the weights, the split, the shuffling and the augmentation.
-        steps_per_execution: Batches per compiled call.
+        steps_per_execution: Batches per compiled call. The default 8 trained LeNet-5 on
+            the sample about 1.35x faster than 1 on a 2-core CPU
+            (``benchmarks/bench_small.py``); callbacks that act per batch (the progress
+            bar, the NaN check) then run every 8 batches.
         jit_compile: XLA compilation (``"auto"``: Keras decides).
         mixed_precision: Build the model with the ``mixed_float16`` policy.
         model_kwargs: Arguments of the model's factory, e.g. ``{"dropout": 0.3}``.
@@ -291,11 +295,20 @@ def _history(run_dir: Path) -> dict[str, list[float]]:
     return {key: [row[key] for row in rows] for key in keys}
 
 
+def load_run_model(path: Path) -> keras.Model:
+    """A run's saved model, compiled as it was trained. With mixed precision, Keras warns
+    that the loss-scaling optimizer's saved state does not fit a fresh one; that state is
+    only needed to continue training, which resumes from the backup instead."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "Skipping variable loading for optimizer")
+        return keras.saving.load_model(path)
+
+
 def _finish(run_dir: Path, net: keras.Model, validation, test) -> TrainResult:
     best_path = run_dir / "model.keras"
     if not best_path.exists():  # only if the checkpoint was removed by hand mid-run
         net.save(best_path)
-    best = keras.saving.load_model(best_path)
+    best = load_run_model(best_path)
     metrics = {}
     for split, batches in (("validation", validation), ("test", test)):
         if batches is not None:
@@ -310,7 +323,7 @@ def _finish(run_dir: Path, net: keras.Model, validation, test) -> TrainResult:
 
 def _finished(run_dir: Path) -> TrainResult:
     metrics = json.loads((run_dir / "metrics.json").read_text())
-    best = keras.saving.load_model(run_dir / "model.keras")
+    best = load_run_model(run_dir / "model.keras")
     return TrainResult(run_dir, best, _history(run_dir), metrics)
 
 
