@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: demo test lint format clean
+.PHONY: demo test test-backends lint format clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,16 @@ demo: $(VENV)/.installed-demo
 
 test: $(VENV)/.installed-test
 	$(PY) -m pytest -n 2 --durations=15
+
+$(VENV)/.installed-backends: pyproject.toml $(VENV)/.installed-test
+	$(PY) -m pip install --quiet -e ".[test,dev,backends]" "torch==2.13.0"
+	touch $@
+
+# tests/test_portable.py (models, custom layers, training and fine-tuning runs) on JAX and
+# PyTorch; `make test` runs it on TensorFlow.
+test-backends: $(VENV)/.installed-backends
+	KERAS_BACKEND=jax $(PY) -m pytest -n 2 tests/test_portable.py
+	KERAS_BACKEND=torch $(PY) -m pytest -n 2 tests/test_portable.py
 
 lint: $(VENV)/.installed-test
 	$(VENV)/bin/ruff check .

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import shutil
 import time
 import warnings
@@ -21,6 +22,7 @@ from cnnzoo.training.sources import check_source, load_run_data, write_class_map
 from cnnzoo.viz import learning_curves
 
 SCHEDULES = ("constant", "cosine", "step", "plateau")
+CACHE_LIMIT = 1 << 30  # cache="auto" keeps decoded images in memory up to 1 GiB a split
 MONITOR = "val_accuracy"  # the best model is the one with the best validation accuracy
 
 
@@ -43,6 +45,10 @@ def _settings(**settings) -> dict[str, Any]:
     check_positive_int("batch_size", settings["batch_size"])
     check_positive_int("steps_per_execution", settings["steps_per_execution"])
     check_choice("schedule", settings["schedule"], SCHEDULES)
+    if not (isinstance(settings["cache"], bool) or settings["cache"] == "auto"):
+        raise ValueError(
+            f"cache must be 'auto', True or False; received cache={settings['cache']!r}."
+        )
     check_rate("label_smoothing", settings["label_smoothing"])
     check_rate("validation_split", settings["validation_split"])
     rate = settings["learning_rate"]
@@ -139,6 +145,7 @@ def train(
     validation_split: float = 0.2,
     seed: int = 0,
     steps_per_execution: int = 8,
+    cache: bool | str = "auto",
     jit_compile: bool | str = "auto",
     mixed_precision: bool = False,
     model_kwargs: dict | None = None,
@@ -178,6 +185,9 @@ def train(
             the sample about 1.35x faster than 1 on a 2-core CPU
             (``benchmarks/bench_small.py``); callbacks that act per batch (the progress
             bar, the NaN check) then run every 8 batches.
+        cache: Keep the decoded, resized images in memory after the first epoch.
+            ``"auto"``: for image files (a folder, TFDS) whose split fits in 1 GiB at the
+            model's input size; arrays are in memory already.
         jit_compile: XLA compilation (``"auto"``: Keras decides).
         mixed_precision: Build the model with the ``mixed_float16`` policy.
         model_kwargs: Arguments of the model's factory, e.g. ``{"dropout": 0.3}``.
@@ -205,7 +215,7 @@ def train(
         epochs=epochs, batch_size=batch_size, optimizer=optimizer, learning_rate=learning_rate,
         schedule=schedule, label_smoothing=label_smoothing, augment=augment, patience=patience,
         validation_split=validation_split, seed=seed, steps_per_execution=steps_per_execution,
-        jit_compile=jit_compile, mixed_precision=mixed_precision,
+        cache=cache, jit_compile=jit_compile, mixed_precision=mixed_precision,
     )  # fmt: skip
     if not isinstance(model, (str, keras.Model)):
         raise ValueError(f"model must be a model name or a keras.Model; received model={model!r}.")
@@ -235,7 +245,7 @@ def train(
         return pipeline(
             split, net, training=training, batch_size=batch_size,
             augment=augment if training else None, input_range=run_data.input_range, seed=seed,
-            one_hot=one_hot, num_classes=num_classes,
+            one_hot=one_hot, num_classes=num_classes, cache=_cache(cache, split, net),
         )  # fmt: skip
 
     train_batches = batches(run_data.train, True)
@@ -270,6 +280,18 @@ def train(
         validation,
         batches(run_data.test, False) if run_data.test is not None else None,
     )
+
+
+def _cache(cache, split, net: keras.Model) -> bool:
+    """``cache="auto"``: files decoded once, when the split fits in :data:`CACHE_LIMIT`."""
+    if cache != "auto":
+        return cache
+    cardinality = getattr(split, "cardinality", None)
+    if cardinality is None:  # arrays: already in memory, nothing to decode again
+        return False
+    count = int(cardinality())
+    pixels = math.prod(size or 1 for size in net.input_shape[1:])
+    return count >= 0 and count * pixels * 4 <= CACHE_LIMIT
 
 
 def _callbacks(run_dir: Path, learning_rate: float, schedule: str, patience) -> list:
