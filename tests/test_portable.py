@@ -39,7 +39,7 @@ def test_a_model_trains_a_step_and_reloads(tmp_path, name):
     if info.family in ("alexnet", "vgg"):  # the families with hidden fully connected layers
         kwargs["fc_units"] = (8,)
     model = create_model(name, **kwargs)
-    x = np.random.default_rng(0).uniform(0, 255, (2, *model.input_shape[1:])).astype("float32")
+    x = np.random.default_rng(0).uniform(0, 1, (2, *model.input_shape[1:])).astype("float32")
     model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
     before = model.predict(x, verbose=0)
     loss = model.train_on_batch(x, np.array([0, 2]))

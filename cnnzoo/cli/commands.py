@@ -138,8 +138,8 @@ def _train_arguments(parser) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--mixed-precision", action="store_true", help="mixed_float16")
     parser.add_argument("--jit", action="store_true", help="compile with XLA")
-    parser.add_argument("--steps-per-execution", type=int, default=8,
-                        help="batches per compiled call (default 8)")  # fmt: skip
+    parser.add_argument("--steps-per-execution", type=int,
+                        help="batches per compiled call (default 8; 1 on PyTorch)")  # fmt: skip
     add_model_arguments(parser)
 
 

@@ -22,6 +22,7 @@ from cnnzoo.training.sources import check_source, load_run_data, write_class_map
 from cnnzoo.viz import learning_curves
 
 SCHEDULES = ("constant", "cosine", "step", "plateau")
+DEFAULT_STEPS_PER_EXECUTION = 8  # measured: benchmarks/bench_small.py, part (c)
 CACHE_LIMIT = 1 << 30  # cache="auto" keeps decoded images in memory up to 1 GiB a split
 MONITOR = "val_accuracy"  # the best model is the one with the best validation accuracy
 
@@ -43,7 +44,15 @@ class TrainResult:
 def _settings(**settings) -> dict[str, Any]:
     check_positive_int("epochs", settings["epochs"])
     check_positive_int("batch_size", settings["batch_size"])
+    torch = keras.backend.backend() == "torch"
+    if settings["steps_per_execution"] is None:
+        settings["steps_per_execution"] = 1 if torch else DEFAULT_STEPS_PER_EXECUTION
     check_positive_int("steps_per_execution", settings["steps_per_execution"])
+    if torch and settings["steps_per_execution"] != 1:
+        raise ValueError(
+            "steps_per_execution must be 1 on the PyTorch backend; received "
+            f"steps_per_execution={settings['steps_per_execution']!r}."
+        )
     check_choice("schedule", settings["schedule"], SCHEDULES)
     if not (isinstance(settings["cache"], bool) or settings["cache"] == "auto"):
         raise ValueError(
@@ -144,7 +153,7 @@ def train(
     patience: int | None = 5,
     validation_split: float = 0.2,
     seed: int = 0,
-    steps_per_execution: int = 8,
+    steps_per_execution: int | None = None,
     cache: bool | str = "auto",
     jit_compile: bool | str = "auto",
     mixed_precision: bool = False,
@@ -181,10 +190,10 @@ def train(
             trains every epoch.
         validation_split: Held-out fraction for sources without a validation split.
         seed: Seed of the weights, the split, the shuffling and the augmentation.
-        steps_per_execution: Batches per compiled call. The default 8 trained LeNet-5 on
-            the sample about 1.35x faster than 1 on a 2-core CPU
-            (``benchmarks/bench_small.py``); callbacks that act per batch (the progress
-            bar, the NaN check) then run every 8 batches.
+        steps_per_execution: Batches per compiled call; ``None``: 8 (1 on PyTorch, whose
+            Keras trainer allows no other). 8 trained LeNet-5 on the sample about 1.35x
+            faster than 1 on a 2-core CPU (``benchmarks/bench_small.py``); callbacks that
+            act per batch (the progress bar, the NaN check) then run every 8 batches.
         cache: Keep the decoded, resized images in memory after the first epoch.
             ``"auto"``: for image files (a folder, TFDS) whose split fits in 1 GiB at the
             model's input size; arrays are in memory already.
@@ -259,7 +268,7 @@ def train(
     rate = {"learning_rate": _learning_rate(schedule, learning_rate, total_steps)}
     net.compile(
         optimizer=keras.optimizers.get({"class_name": optimizer, "config": rate}),
-        loss=loss, metrics=["accuracy"], steps_per_execution=steps_per_execution,
+        loss=loss, metrics=["accuracy"], steps_per_execution=settings["steps_per_execution"],
         jit_compile=jit_compile,
     )  # fmt: skip
     backup = RunBackup(run_dir / "backup", run_dir / "history.csv")
