@@ -2,6 +2,9 @@
 folder of real digit images."""
 
 import os
+import signal
+import subprocess
+import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -11,6 +14,7 @@ import pytest
 
 from cnnzoo import list_models, model_info
 from cnnzoo.data import load_sample
+from cnnzoo.training import history_rows
 
 # Heads shrunk for speed where a family has hidden fully connected layers: the trunks are
 # the real architectures at their smallest input.
@@ -63,3 +67,18 @@ def digits_folder(tmp_path_factory):
             image = (sample.images[index] * 255).astype("uint8")
             keras.utils.save_img(root / f"d{digit}" / f"{i}.png", image, scale=False)
     return root
+
+
+def kill_after_epochs(command, history_path, epochs: int, env: dict, timeout: float = 300):
+    """Starts ``command``, SIGKILLs it as soon as ``history_path`` has ``epochs`` rows, and
+    returns the rows then (a real interruption, at whatever point it has reached)."""
+    process = subprocess.Popen(
+        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    deadline = time.monotonic() + timeout
+    while len(history_rows(history_path)) < epochs and process.poll() is None:
+        assert time.monotonic() < deadline, f"the run never finished {epochs} epochs"
+        time.sleep(0.05)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    return history_rows(history_path)

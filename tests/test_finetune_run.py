@@ -3,15 +3,14 @@ what each phase trains, ImageNet preprocessing, resume after SIGKILL, and bad se
 
 import json
 import os
-import signal
 import subprocess
 import sys
-import time
 
 import h5py
 import keras
 import numpy as np
 import pytest
+from conftest import kill_after_epochs
 from keras.src.legacy.saving.legacy_h5_format import save_weights_to_hdf5_group
 
 from cnnzoo import create_model
@@ -129,17 +128,7 @@ def _finetune_command(run, weights, *extra):
 def test_a_finetune_run_killed_in_phase_two_resumes_there(tmp_path, source_model):
     run = tmp_path / "run"
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    process = subprocess.Popen(
-        _finetune_command(run, source_model), env=env,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    deadline = time.monotonic() + 300
-    while len(history_rows(run / "history.csv")) < 3 and process.poll() is None:
-        assert time.monotonic() < deadline, "the run never reached phase 2"
-        time.sleep(0.05)
-    process.send_signal(signal.SIGKILL)
-    process.wait()
-    done = history_rows(run / "history.csv")
+    done = kill_after_epochs(_finetune_command(run, source_model), run / "history.csv", 3, env)
     assert 3 <= len(done) < 5 and not (run / "metrics.json").exists()
     resumed = subprocess.run(
         _finetune_command(run, source_model, "--resume"), env=env,

@@ -2,14 +2,13 @@
 
 import json
 import os
-import signal
 import subprocess
 import sys
-import time
 
 import keras
 import numpy as np
 import pytest
+from conftest import kill_after_epochs
 
 from cnnzoo.training import TrainingDivergedError, history_rows, train
 from cnnzoo.training.callbacks import RunBackup, StopOnNaN
@@ -67,17 +66,7 @@ def _train_command(run, *extra):
 def test_a_run_killed_after_its_second_epoch_resumes_to_a_complete_history(tmp_path):
     run = tmp_path / "run"
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    process = subprocess.Popen(
-        _train_command(run), env=env,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    deadline = time.monotonic() + 300
-    while len(history_rows(run / "history.csv")) < 2 and process.poll() is None:
-        assert time.monotonic() < deadline, "the run never finished two epochs"
-        time.sleep(0.05)
-    process.send_signal(signal.SIGKILL)
-    process.wait()
-    done = len(history_rows(run / "history.csv"))
+    done = len(kill_after_epochs(_train_command(run), run / "history.csv", 2, env))
     assert 2 <= done < 4 and (run / "backup").exists() and not (run / "metrics.json").exists()
     resumed = subprocess.run(
         _train_command(run, "--resume"), env=env,
