@@ -7,22 +7,12 @@ from __future__ import annotations
 
 import argparse
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import keras
 
 from cnnzoo.models import lenet5
-from cnnzoo.training import SAMPLE, train
-
-
-@dataclass(frozen=True)
-class DemoResult:
-    test_accuracy: float
-    run_dir: Path
-    model_path: Path
-    history_path: Path
-    plot_path: Path
+from cnnzoo.training import SAMPLE, TrainResult, train
 
 
 def demo_model() -> keras.Model:
@@ -52,7 +42,7 @@ def run_demo(
     seed: int = 0,
     resume: bool = False,
     verbose="auto",
-) -> DemoResult:
+) -> TrainResult:
     """Trains the demo model with :func:`cnnzoo.training.train` (Adam at 2e-3 with cosine
     decay, every epoch), evaluates the best epoch on the held-out test split, and writes
     the run folder: ``model.keras``, ``history.csv`` (one row per epoch), ``curves.png``,
@@ -67,19 +57,14 @@ def run_demo(
         verbose: Keras ``fit`` verbosity (``1`` shows a progress bar).
 
     Returns:
-        A :class:`DemoResult` with the test accuracy and the paths written.
+        The :class:`~cnnzoo.training.TrainResult` (``metrics["test_accuracy"]``, the
+        run folder, the best model).
     """
-    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs <= 0:
-        raise ValueError(f"epochs must be a positive int; received epochs={epochs!r}.")
     run_dir = Path(out_dir or f"runs/lenet5-mnist-{time.strftime('%Y%m%d-%H%M%S')}")
     keras.utils.set_random_seed(seed)  # the weights: train() seeds the rest
-    result = train(
+    return train(
         demo_model(), SAMPLE, out=run_dir, resume=resume, epochs=epochs, batch_size=batch_size,
         learning_rate=2e-3, schedule="cosine", patience=None, seed=seed, verbose=verbose,
-    )  # fmt: skip
-    return DemoResult(
-        result.metrics["test_accuracy"], run_dir, run_dir / "model.keras",
-        run_dir / "history.csv", run_dir / "curves.png",
     )  # fmt: skip
 
 
@@ -100,11 +85,10 @@ def main(argv: list[str] | None = None) -> None:
         )
     except ValueError as error:  # a run folder in use, a bad number of epochs
         parser.exit(2, f"{parser.prog}: error: {error}\n")
-    print(f"\nTest accuracy on 1,000 held-out images: {result.test_accuracy:.2%}")
+    print(f"\nTest accuracy on 1,000 held-out images: {result.metrics['test_accuracy']:.2%}")
     print(f"Trained in {time.perf_counter() - start:.0f} s. Results written to {result.run_dir}/:")
-    for path in (result.model_path, result.history_path, result.plot_path):
-        print(f"  {path.name}")
-    print("  metrics.json, config.json, logs/ (TensorBoard: tensorboard --logdir logs)")
+    print("  model.keras (the best epoch), history.csv, curves.png, metrics.json, config.json,")
+    print("  logs/ (TensorBoard: tensorboard --logdir logs)")
 
 
 if __name__ == "__main__":

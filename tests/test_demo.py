@@ -47,7 +47,7 @@ def test_quick_demo_writes_a_readable_run_folder(tmp_path):
 @pytest.mark.slow
 def test_full_demo_reaches_97_percent(tmp_path):
     result = run_demo(out_dir=tmp_path, verbose=0)
-    assert result.test_accuracy >= 0.97
+    assert result.metrics["test_accuracy"] >= 0.97
 
 
 def test_sample_splits_are_seeded_stratified_and_disjoint():

@@ -15,7 +15,8 @@ from keras.src.legacy.saving.legacy_h5_format import save_weights_to_hdf5_group
 
 from cnnzoo import create_model
 from cnnzoo.data import pipeline
-from cnnzoo.training import finetune, history_rows, imagenet_preprocessing, load_run_data
+from cnnzoo.training import finetune, history_rows, load_run_data
+from cnnzoo.transfer import imagenet_preprocessing
 
 LENET = {"variant": "modern"}
 

@@ -36,7 +36,8 @@ def evaluate_run(run, *, data: str | None = None, out: str | None = None) -> str
     source has none) or on ``data``; writes ``confusion.png`` and ``evaluation.json``
     and returns the report text."""
     from cnnzoo.data import pipeline
-    from cnnzoo.training import imagenet_preprocessing, load_run_data
+    from cnnzoo.training import load_run_data
+    from cnnzoo.transfer import imagenet_preprocessing
     from cnnzoo.viz import confusion_counts, confusion_matrix
 
     run, config, model, class_names = open_run(run)
@@ -81,7 +82,7 @@ def evaluate_run(run, *, data: str | None = None, out: str | None = None) -> str
 
 def predict_images(run, images, *, top_k: int = 3):
     """``(image, [(class name, probability), ...])`` for each image file, best first."""
-    from cnnzoo.training import imagenet_preprocessing
+    from cnnzoo.transfer import imagenet_preprocessing
 
     run, config, model, class_names = open_run(run)
     if top_k < 1:

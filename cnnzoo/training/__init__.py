@@ -1,7 +1,7 @@
 """Training runs: ``train`` and ``finetune`` write run folders that survive interruption."""
 
 from cnnzoo.training.callbacks import TrainingDivergedError, history_rows
-from cnnzoo.training.finetune_run import finetune, imagenet_preprocessing
+from cnnzoo.training.finetune_run import finetune
 from cnnzoo.training.run import SCHEDULES, TrainResult, train
 from cnnzoo.training.sources import SAMPLE, RunData, load_run_data
 
@@ -13,7 +13,6 @@ __all__ = [
     "TrainingDivergedError",
     "finetune",
     "history_rows",
-    "imagenet_preprocessing",
     "load_run_data",
     "train",
 ]

@@ -64,9 +64,7 @@ class RunBackup(keras.callbacks.Callback):
         self.rows.append(row)
         self._write_history()
         self.backup_dir.mkdir(parents=True, exist_ok=True)
-        partial = self.backup_dir / "partial.weights.h5"
-        self.model.save_weights(partial, overwrite=True)
-        partial.replace(self.weights_path)
+        save_weights_atomically(self.model, self.weights_path)
         write_atomically(self.epoch_path, json.dumps({"epoch": epoch + 1}))
 
     def _write_history(self):
@@ -101,6 +99,14 @@ class PhaseBackup(RunBackup):
     def next_epoch(self) -> int:
         """The epoch after the last one in the history."""
         return self.rows[-1]["epoch"] + 1 if self.rows else self.start_epoch
+
+
+def save_weights_atomically(model: keras.Model, path: Path) -> None:
+    """Saves ``model``'s weights to a temporary file renamed into place: a run killed
+    meanwhile leaves the previous file whole."""
+    partial = path.with_name("partial.weights.h5")
+    model.save_weights(partial, overwrite=True)
+    partial.replace(path)
 
 
 def write_atomically(path: Path, text: str) -> None:

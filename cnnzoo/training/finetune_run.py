@@ -13,32 +13,18 @@ import keras
 from cnnzoo.data import pipeline
 from cnnzoo.models.common_args import check_choice, check_positive_int, check_rate
 from cnnzoo.registry import create_model
-from cnnzoo.training.callbacks import PhaseBackup, StopOnNaN, history_rows, write_atomically
+from cnnzoo.training.callbacks import (
+    PhaseBackup,
+    StopOnNaN,
+    save_weights_atomically,
+    write_atomically,
+)
 from cnnzoo.training.run import TrainResult, _finish, _finished, _run_dir
 from cnnzoo.training.sources import check_source, load_run_data, write_class_map
 from cnnzoo.transfer import fine_tune, replace_head
 from cnnzoo.transfer.finetune import resolve_phases
-from cnnzoo.transfer.imagenet import load_pretrained
+from cnnzoo.transfer.imagenet import imagenet_preprocessing, load_pretrained
 from cnnzoo.transfer.weights import WeightsReport
-
-IMAGENET_MEAN_BGR = (103.939, 116.779, 123.68)  # keras.applications' "caffe" preprocessing
-
-
-def imagenet_preprocessing(images, mode: str | None):
-    """Applies keras.applications' ImageNet preprocessing (``"caffe"`` or ``"tf"``) to
-    images in [0, 255]; ``None`` returns them as they are. Inputs of other than 3 channels
-    (whose first convolution was adapted) get the mean of the colour means subtracted.
-
-    Example:
-        >>> import numpy as np
-        >>> imagenet_preprocessing(np.full((1, 1, 1, 3), 255.0, "float32"), "tf").tolist()
-        [[[[1.0, 1.0, 1.0]]]]
-    """
-    if mode is None:
-        return images
-    if mode == "caffe" and images.shape[-1] != 3:
-        return images - sum(IMAGENET_MEAN_BGR) / 3
-    return keras.applications.imagenet_utils.preprocess_input(images, mode=mode)
 
 
 def _pretrained(model, weights, model_kwargs: dict) -> tuple[keras.Model, WeightsReport | None]:
@@ -201,12 +187,9 @@ def _run_phases(net, run_dir, phases, train_batches, validation, callbacks, verb
             ],
         )  # fmt: skip
         epoch = backup.next_epoch
-        partial = backup_dir / "partial.weights.h5"
-        net.save_weights(partial, overwrite=True)  # the phase's best epoch, restored
-        partial.replace(backup_dir / f"phase{number}.weights.h5")
+        # The phase's best epoch, restored by its early stopping.
+        save_weights_atomically(net, backup_dir / f"phase{number}.weights.h5")
         write_atomically(done_path, json.dumps({"phase": number, "epoch": epoch}))
-    if not history_rows(run_dir / "history.csv"):
-        raise ValueError("finetune ran no epochs; check phases.")
 
 
-__all__ = ["finetune", "imagenet_preprocessing"]
+__all__ = ["finetune"]

@@ -5,7 +5,12 @@ from cnnzoo.transfer.features import feature_extractor, stage_outputs
 from cnnzoo.transfer.finetune import FineTuneHistory, Phase, fine_tune
 from cnnzoo.transfer.freezing import FreezeSummary, freeze, unfreeze
 from cnnzoo.transfer.heads import backbone_output, replace_head
-from cnnzoo.transfer.imagenet import MissingWeightsError, keras_cache_folder, load_imagenet_weights
+from cnnzoo.transfer.imagenet import (
+    MissingWeightsError,
+    imagenet_preprocessing,
+    keras_cache_folder,
+    load_imagenet_weights,
+)
 from cnnzoo.transfer.weights import (
     WeightsMismatchError,
     WeightsReport,
@@ -25,6 +30,7 @@ __all__ = [
     "feature_extractor",
     "fine_tune",
     "freeze",
+    "imagenet_preprocessing",
     "keras_cache_folder",
     "load_imagenet_weights",
     "load_weights",

@@ -228,6 +228,26 @@ def load_imagenet_weights(
     )
 
 
+IMAGENET_MEAN_BGR = (103.939, 116.779, 123.68)  # keras.applications' "caffe" preprocessing
+
+
+def imagenet_preprocessing(images, mode: str | None):
+    """Applies keras.applications' ImageNet preprocessing (``"caffe"`` or ``"tf"``) to
+    images in [0, 255]; ``None`` returns them as they are. Inputs of other than 3 channels
+    (whose first convolution was adapted) get the mean of the colour means subtracted.
+
+    Example:
+        >>> import numpy as np
+        >>> imagenet_preprocessing(np.full((1, 1, 1, 3), 255.0, "float32"), "tf").tolist()
+        [[[[1.0, 1.0, 1.0]]]]
+    """
+    if mode is None:
+        return images
+    if mode == "caffe" and images.shape[-1] != 3:
+        return images - sum(IMAGENET_MEAN_BGR) / 3
+    return keras.applications.imagenet_utils.preprocess_input(images, mode=mode)
+
+
 def load_pretrained(model: keras.Model, weights) -> WeightsReport:
     """The factories' ``weights=``: ``"imagenet"``, a keras.applications ``.h5`` file, a saved
     cnnzoo model (``.keras``, ``.weights.h5``) or a ``keras.Model``."""
