@@ -12,7 +12,10 @@ EXAMPLES = {
     "train": (
         "cnnzoo train lenet5 --epochs 5\n"
         "  cnnzoo train resnet20 --data path/to/images --set width=0.5 --out runs/r20\n"
-        "  cnnzoo train resnet20 --data path/to/images --out runs/r20 --resume"
+        "  cnnzoo train resnet20 --data path/to/images --out runs/r20 --resume\n"
+        "  # two machines, JAX: the same command on each, with its --process-id\n"
+        "  KERAS_BACKEND=jax cnnzoo train resnet20 --data images/ --out runs/r20 --distribute \\\n"
+        "      --coordinator 10.0.0.1:1234 --num-processes 2 --process-id 0"
     ),
     "finetune": (
         "cnnzoo finetune resnet20 --weights runs/r20/model.keras --data path/to/images\n"

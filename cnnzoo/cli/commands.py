@@ -140,7 +140,34 @@ def _train_arguments(parser) -> None:
     parser.add_argument("--jit", action="store_true", help="compile with XLA")
     parser.add_argument("--steps-per-execution", type=int,
                         help="batches per compiled call (default 8; 1 on PyTorch)")  # fmt: skip
+    cluster = parser.add_argument_group(
+        "data-parallel training",
+        "every local accelerator (TensorFlow or JAX), or several processes (JAX: run the same "
+        "command in each, with its --process-id). The flags default to Keras' variables "
+        "KERAS_DISTRIBUTION_JOB_ADDRESSES, KERAS_DISTRIBUTION_NUM_PROCESSES and "
+        "KERAS_DISTRIBUTION_PROCESS_ID. --batch-size is the global batch.",
+    )
+    cluster.add_argument("--distribute", action="store_true", help="train data-parallel")
+    cluster.add_argument("--coordinator", help="host:port of process 0")
+    cluster.add_argument("--num-processes", type=int, help="processes training together")
+    cluster.add_argument("--process-id", type=int, help="this process, 0 to N-1")
     add_model_arguments(parser)
+
+
+def _distribution(args):
+    settings = {
+        "coordinator": args.coordinator,
+        "num_processes": args.num_processes,
+        "process_id": args.process_id,
+    }
+    if not args.distribute:
+        given = [
+            f"--{key.replace('_', '-')}" for key, value in settings.items() if value is not None
+        ]
+        if given:
+            raise UsageError(f"{', '.join(given)} needs --distribute.")
+        return None
+    return {key: value for key, value in settings.items() if value is not None}
 
 
 def train_command(args) -> int:
@@ -154,9 +181,12 @@ def train_command(args) -> int:
         schedule=args.schedule, label_smoothing=args.label_smoothing, augment=args.augment,
         patience=None if args.patience < 0 else args.patience, seed=args.seed,
         mixed_precision=args.mixed_precision, jit_compile=True if args.jit else "auto",
-        steps_per_execution=args.steps_per_execution,
+        steps_per_execution=args.steps_per_execution, distribution=_distribution(args),
         model_kwargs=model_kwargs(args, dropout=args.dropout), verbose=1,
     )  # fmt: skip
+    if not result.metrics:  # another process than 0 of a multi-process run: it wrote nothing
+        print(f"Trained {len(result.history.get('loss', []))} epoch(s); process 0 writes the run.")
+        return 0
     print()
     for key, value in result.metrics.items():
         print(f"{key}: {value:.4f}")

@@ -17,6 +17,7 @@ from cnnzoo.data.images import (
     resize_images,
 )
 from cnnzoo.data.scan import FolderReport, FolderScan, scan_folder
+from cnnzoo.data.shard import check_shard, shard_sequences
 
 CLASS_MAP_FILE = "class_indices.json"
 REPORT_FILE = "data_report.json"
@@ -58,6 +59,7 @@ def from_folder(
     shuffle: bool = True,
     follow_links: bool = False,
     verbose: bool = True,
+    shard: tuple[int, int] | None = None,
 ) -> FolderData:
     """Reads a class-per-subfolder image tree after checking every file in it.
 
@@ -105,6 +107,9 @@ def from_folder(
             so that evaluations compare).
         follow_links: Follow symbolic links to folders.
         verbose: Print the report.
+        shard: ``(index, count)``: keep this process's share of each split's files for
+            data-parallel training (every ``count``-th file from ``index``, as many in
+            every share), so that each process reads only its own files.
 
     Returns:
         ``FolderData(train, validation, class_names, class_indices, report)``.
@@ -144,6 +149,7 @@ def from_folder(
     ):
         raise ValueError(f"batch_size must be a positive int or None; received {batch_size!r}.")
     subset = _check_split(validation_split, subset, seed)
+    shard = check_shard(shard)
     if class_names is not None and labels is None:
         raise ValueError(f"class_names needs labels='inferred'; received labels={labels!r}.")
 
@@ -168,7 +174,10 @@ def from_folder(
             f"label_mode='binary' needs 2 classes; {report.root!r} has {len(names)}: {names}."
         )
 
-    train_files, validation_files = _split(scan, validation_split, seed, labels is not None)
+    train_files, validation_files = (
+        shard_sequences(files, shard)
+        for files in _split(scan, validation_split, seed, labels is not None)
+    )
     build = {
         "names": names,
         "inferred": labels is not None,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import shutil
@@ -18,6 +19,12 @@ from cnnzoo.data import pipeline
 from cnnzoo.models.common_args import check_choice, check_positive_int, check_rate
 from cnnzoo.registry import create_model
 from cnnzoo.training.callbacks import RunBackup, StopOnNaN, TrainingDivergedError, history_rows
+from cnnzoo.training.distribute import (
+    DATA_PARALLEL,
+    OutsideDistribution,
+    check_distribution,
+    start,
+)
 from cnnzoo.training.sources import check_source, load_run_data, write_class_map
 from cnnzoo.viz import learning_curves
 
@@ -25,14 +32,21 @@ SCHEDULES = ("constant", "cosine", "step", "plateau")
 DEFAULT_STEPS_PER_EXECUTION = 8  # measured: benchmarks/bench_small.py, part (c)
 CACHE_LIMIT = 1 << 30  # cache="auto" keeps decoded images in memory up to 1 GiB a split
 MONITOR = "val_accuracy"  # the best model is the one with the best validation accuracy
+# The callbacks that write the run folder: process 0's alone.
+WRITERS = (RunBackup, keras.callbacks.ModelCheckpoint, keras.callbacks.TensorBoard)
 
 
 @dataclass(frozen=True)
 class TrainResult:
-    """A finished run: its folder, the best model, the history and the final metrics."""
+    """A finished run: its folder, the best model, the history and the final metrics.
 
-    run_dir: Path
-    model: keras.Model
+    In a multi-process run only process 0 writes and reads the run folder; the other
+    processes get the model as the last epoch left it (the same weights everywhere), the
+    history of this session and no metrics.
+    """
+
+    run_dir: Path | None
+    model: keras.Model | None
     history: dict[str, list[float]]
     metrics: dict[str, float]
 
@@ -41,16 +55,21 @@ class TrainResult:
         return len(self.history.get("loss", []))
 
 
-def _settings(**settings) -> dict[str, Any]:
+def _settings(distributed: bool, **settings) -> dict[str, Any]:
     check_positive_int("epochs", settings["epochs"])
     check_positive_int("batch_size", settings["batch_size"])
-    torch = keras.backend.backend() == "torch"
+    # Keras' PyTorch trainer takes no other value; with MirroredStrategy, Keras' multi-step
+    # TensorFlow function fails (a placeholder left unfed), so those run one step a call.
+    single_step = {
+        "torch": "on the PyTorch backend",
+        "tensorflow": "with distribution on TensorFlow" if distributed else None,
+    }.get(keras.backend.backend())
     if settings["steps_per_execution"] is None:
-        settings["steps_per_execution"] = 1 if torch else DEFAULT_STEPS_PER_EXECUTION
+        settings["steps_per_execution"] = 1 if single_step else DEFAULT_STEPS_PER_EXECUTION
     check_positive_int("steps_per_execution", settings["steps_per_execution"])
-    if torch and settings["steps_per_execution"] != 1:
+    if single_step and settings["steps_per_execution"] != 1:
         raise ValueError(
-            "steps_per_execution must be 1 on the PyTorch backend; received "
+            f"steps_per_execution must be 1 {single_step}; received "
             f"steps_per_execution={settings['steps_per_execution']!r}."
         )
     check_choice("schedule", settings["schedule"], SCHEDULES)
@@ -108,7 +127,7 @@ def _run_dir(out, name: str, config: dict, resume: bool) -> Path:
     return run_dir
 
 
-def _build(model, model_kwargs, num_classes: int, mixed_precision: bool) -> keras.Model:
+def _build(model, model_kwargs, num_classes: int, mixed_precision: bool, distributed):
     if isinstance(model, keras.Model):
         if mixed_precision:
             raise ValueError("mixed_precision=True needs a model name, built by train itself.")
@@ -117,6 +136,10 @@ def _build(model, model_kwargs, num_classes: int, mixed_precision: bool) -> kera
                 f"The data has {num_classes} classes but model {model.name!r} has "
                 f"{model.output_shape[-1]} outputs; build it with num_classes={num_classes}."
             )
+        if distributed:  # its variables must be created in the distribution's scope
+            copy = keras.models.clone_model(model)
+            copy.set_weights(model.get_weights())
+            return copy
         return model
     policy = keras.mixed_precision.global_policy()
     if mixed_precision:
@@ -159,6 +182,7 @@ def train(
     mixed_precision: bool = False,
     model_kwargs: dict | None = None,
     callbacks: Sequence[keras.callbacks.Callback] = (),
+    distribution=None,
     verbose: int | str = "auto",
 ) -> TrainResult:
     """Trains a model on a data source and writes a complete run folder.
@@ -201,6 +225,17 @@ def train(
         mixed_precision: Build the model with the ``mixed_float16`` policy.
         model_kwargs: Arguments of the model's factory, e.g. ``{"dropout": 0.3}``.
         callbacks: More Keras callbacks, run before cnnzoo's own (checkpoint, backup).
+        distribution: ``None`` (one device) or ``"data_parallel"``: every local
+            accelerator (``MirroredStrategy`` on TensorFlow, ``keras.distribution.
+            DataParallel`` on JAX), and several processes on JAX when Keras' variables
+            ``KERAS_DISTRIBUTION_JOB_ADDRESSES`` (process 0's ``host:port``),
+            ``KERAS_DISTRIBUTION_NUM_PROCESSES`` and ``KERAS_DISTRIBUTION_PROCESS_ID`` are
+            set; or a dict (or :class:`~cnnzoo.training.distribute.Cluster`) of
+            ``coordinator``, ``num_processes`` and ``process_id``. ``batch_size`` is the
+            global batch; each process reads its own share of the data (as many images
+            in each, so a few may be left out), and only process 0 writes the run
+            folder. Every process runs the same call; a resumed run continues from
+            process 0's backup in all of them.
         verbose: ``fit`` verbosity.
 
     Returns:
@@ -220,7 +255,12 @@ def train(
         >>> result.epochs, result.metrics["test_accuracy"] > 0.5
         (1, True)
     """
+    cluster = check_distribution(distribution)
+    # First: jax.distributed must start before anything runs on JAX (checking the
+    # optimizer's name below creates it).
+    distributed = None if cluster is None else start(cluster)
     settings = _settings(
+        cluster is not None,
         epochs=epochs, batch_size=batch_size, optimizer=optimizer, learning_rate=learning_rate,
         schedule=schedule, label_smoothing=label_smoothing, augment=augment, patience=patience,
         validation_split=validation_split, seed=seed, steps_per_execution=steps_per_execution,
@@ -232,33 +272,47 @@ def train(
         settings["augment"] = repr(augment)  # layers: recorded, not repeatable from the file
     name = model if isinstance(model, str) else model.name
     config = {
-        "model": name, "model_kwargs": model_kwargs or {}, "data": check_source(data), **settings
+        "model": name, "model_kwargs": model_kwargs or {}, "data": check_source(data), **settings,
+        "distribution": None if cluster is None else DATA_PARALLEL,
     }  # fmt: skip
     config = json.loads(json.dumps(config, default=repr))  # as it reads back from the file
-    run_dir = _run_dir(out, name, config, resume)
-    metrics_path = run_dir / "metrics.json"
-    if resume and metrics_path.exists():  # finished already: nothing left to train
-        return _finished(run_dir)
+    together = distributed is not None and distributed.cluster.num_processes > 1
+    local_batch = distributed.local_batch_size(batch_size) if distributed else batch_size
+    chief = cluster is None or cluster.is_chief
+    # Only process 0 writes (and reads) the run folder.
+    run_dir = _run_dir(out, name, config, resume) if chief else out and Path(out)
+    finished = chief and resume and (run_dir / "metrics.json").exists()
+    if together:
+        finished = distributed.agree(finished)
+    if finished:  # nothing left to train
+        return _finished(run_dir) if chief else TrainResult(run_dir, None, {}, {})
 
     keras.utils.set_random_seed(seed)
     run_data = load_run_data(
-        config["data"], seed=seed, validation_split=validation_split, run_dir=run_dir
-    )
+        config["data"], seed=seed, validation_split=validation_split,
+        run_dir=run_dir if chief else None,
+        shard=(cluster.process_id, cluster.num_processes) if together else None,
+    )  # fmt: skip
     num_classes = len(run_data.class_names)
-    if not (run_dir / "class_indices.json").exists():
+    if chief and not (run_dir / "class_indices.json").exists():
         write_class_map(run_dir, run_data.class_names)
-    net = _build(model, model_kwargs or {}, num_classes, mixed_precision)
+    scope = distributed.scope if distributed else contextlib.nullcontext
+    with scope():
+        net = _build(model, model_kwargs or {}, num_classes, mixed_precision, distributed)
     one_hot = label_smoothing > 0
 
     def batches(split, training):
         return pipeline(
-            split, net, training=training, batch_size=batch_size,
-            augment=augment if training else None, input_range=run_data.input_range, seed=seed,
-            one_hot=one_hot, num_classes=num_classes, cache=_cache(cache, split, net),
+            split, net, training=training, augment=augment if training else None,
+            batch_size=local_batch,
+            drop_remainder=bool(distributed and distributed.drop_remainder),
+            input_range=run_data.input_range, seed=seed, one_hot=one_hot,
+            num_classes=num_classes, cache=_cache(cache, split, net),
         )  # fmt: skip
 
     train_batches = batches(run_data.train, True)
     validation = batches(run_data.validation, False)
+    test = batches(run_data.test, False) if run_data.test is not None else None
     steps = int(train_batches.cardinality())
     total_steps = max(1, epochs * steps) if steps > 0 else 10_000
     loss = (
@@ -266,29 +320,62 @@ def train(
         else keras.losses.SparseCategoricalCrossentropy()
     )  # fmt: skip
     rate = {"learning_rate": _learning_rate(schedule, learning_rate, total_steps)}
-    net.compile(
-        optimizer=keras.optimizers.get({"class_name": optimizer, "config": rate}),
-        loss=loss, metrics=["accuracy"], steps_per_execution=settings["steps_per_execution"],
-        jit_compile=jit_compile,
-    )  # fmt: skip
-    backup = RunBackup(run_dir / "backup", run_dir / "history.csv")
-    initial_epoch = backup.restore(net)
-    callbacks = [*callbacks, *_callbacks(run_dir, learning_rate, schedule, patience), backup]
-    net.fit(
-        train_batches,
-        validation_data=validation,
-        epochs=epochs,
-        initial_epoch=initial_epoch,
-        callbacks=callbacks,
-        shuffle=False,  # the pipeline shuffles
-        verbose=verbose,
-    )
-    return _finish(
-        run_dir,
-        net,
-        validation,
-        batches(run_data.test, False) if run_data.test is not None else None,
-    )
+    with scope():
+        net.compile(
+            optimizer=keras.optimizers.get({"class_name": optimizer, "config": rate}),
+            loss=loss, metrics=["accuracy"], jit_compile=jit_compile,
+            steps_per_execution=settings["steps_per_execution"],
+        )  # fmt: skip
+        if together:  # now, alike in every process (its variables span them all)
+            net.optimizer.build(net.trainable_variables)
+    callbacks = [*callbacks, *_callbacks(run_dir, learning_rate, schedule, patience, chief)]
+    initial_epoch = 0
+    if chief:
+        backup = RunBackup(run_dir / "backup", run_dir / "history.csv")
+        callbacks.append(backup)  # last: an epoch is backed up after all have seen it
+        restored = _local_twin(net) if together else net
+        initial_epoch = backup.restore(restored)
+    if together:  # process 0 writes alone, outside the distribution (see the class)
+        callbacks = [
+            OutsideDistribution(callback) if isinstance(callback, WRITERS) else callback
+            for callback in callbacks
+        ]
+    with scope():
+        if together:  # every process starts from process 0's weights and epoch
+            initial_epoch = distributed.broadcast_state(
+                net, restored if chief else None, initial_epoch
+            )
+        fitted = net.fit(
+            train_batches,
+            validation_data=validation,
+            epochs=epochs,
+            initial_epoch=initial_epoch,
+            callbacks=callbacks,
+            shuffle=False,  # the pipeline shuffles
+            verbose=verbose if chief else 0,
+        )
+    if not together:
+        return _finish(run_dir, net, validation, test)
+    # The best epoch's weights from process 0, evaluated by all on their shares.
+    best = None
+    if chief:
+        _keep_last_if_no_best(run_dir, net)
+        best = load_run_model(run_dir / "model.keras")
+    with scope():
+        distributed.broadcast_state(net, best, optimizer=False)
+        metrics = _evaluate(net, validation, test)
+    if not chief:
+        return TrainResult(run_dir, net, fitted.history, {})
+    return _write_results(run_dir, best, metrics)
+
+
+def _local_twin(net: keras.Model) -> keras.Model:
+    """A copy of ``net`` made outside any distribution, compiled alike with its optimizer
+    built: process 0 reads the backup into it."""
+    twin = keras.models.clone_model(net)
+    twin.compile(optimizer=type(net.optimizer).from_config(net.optimizer.get_config()))
+    twin.optimizer.build(twin.trainable_variables)
+    return twin
 
 
 def _cache(cache, split, net: keras.Model) -> bool:
@@ -303,21 +390,25 @@ def _cache(cache, split, net: keras.Model) -> bool:
     return count >= 0 and count * pixels * 4 <= CACHE_LIMIT
 
 
-def _callbacks(run_dir: Path, learning_rate: float, schedule: str, patience) -> list:
-    best = [row[MONITOR] for row in history_rows(run_dir / "history.csv") if MONITOR in row]
-    callbacks = [
-        StopOnNaN(learning_rate, run_dir / "backup"),
-        keras.callbacks.ModelCheckpoint(
-            run_dir / "model.keras", monitor=MONITOR, mode="max", save_best_only=True,
-            initial_value_threshold=max(best) if best else None,
-        ),
-        keras.callbacks.TensorBoard(run_dir / "logs"),
-    ]  # fmt: skip
+def _callbacks(run_dir, learning_rate: float, schedule: str, patience, chief: bool) -> list:
+    """Every process stops, early or on NaN, and lowers the rate alike (they see the same
+    global metrics); only process 0 writes the checkpoint and the logs."""
+    backup_dir = run_dir / "backup" if run_dir is not None else "process 0's run folder"
+    callbacks = [StopOnNaN(learning_rate, backup_dir)]
+    if chief:
+        best = [row[MONITOR] for row in history_rows(run_dir / "history.csv") if MONITOR in row]
+        callbacks += [
+            keras.callbacks.ModelCheckpoint(
+                run_dir / "model.keras", monitor=MONITOR, mode="max", save_best_only=True,
+                initial_value_threshold=max(best) if best else None,
+            ),
+            keras.callbacks.TensorBoard(run_dir / "logs"),
+        ]  # fmt: skip
     if patience is not None:
         callbacks.append(keras.callbacks.EarlyStopping(MONITOR, mode="max", patience=patience))
     if schedule == "plateau":
         callbacks.append(keras.callbacks.ReduceLROnPlateau(patience=max(1, (patience or 4) // 2)))
-    return callbacks  # the backup goes last: an epoch is backed up after all have seen it
+    return callbacks
 
 
 def _history(run_dir: Path) -> dict[str, list[float]]:
@@ -335,16 +426,27 @@ def load_run_model(path: Path) -> keras.Model:
         return keras.saving.load_model(path)
 
 
+def _keep_last_if_no_best(run_dir: Path, net: keras.Model) -> None:
+    if not (run_dir / "model.keras").exists():  # only if removed by hand mid-run
+        net.save(run_dir / "model.keras")
+
+
 def _finish(run_dir: Path, net: keras.Model, validation, test) -> TrainResult:
-    best_path = run_dir / "model.keras"
-    if not best_path.exists():  # only if the checkpoint was removed by hand mid-run
-        net.save(best_path)
-    best = load_run_model(best_path)
+    _keep_last_if_no_best(run_dir, net)
+    best = load_run_model(run_dir / "model.keras")
+    return _write_results(run_dir, best, _evaluate(best, validation, test))
+
+
+def _evaluate(model: keras.Model, validation, test) -> dict[str, float]:
     metrics = {}
     for split, batches in (("validation", validation), ("test", test)):
         if batches is not None:
-            values = best.evaluate(batches, verbose=0, return_dict=True)
+            values = model.evaluate(batches, verbose=0, return_dict=True)
             metrics.update({f"{split}_{key}": float(value) for key, value in values.items()})
+    return metrics
+
+
+def _write_results(run_dir: Path, best: keras.Model, metrics: dict[str, float]) -> TrainResult:
     history = _history(run_dir)
     learning_curves(history, run_dir / "curves.png", title=f"{best.name}: {run_dir.name}")
     (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from cnnzoo.data import from_folder, from_tfds, load_sample
+from cnnzoo.data.shard import shard_sequences
 
 SAMPLE = "mnist-sample"
 
@@ -50,7 +51,12 @@ def check_source(source) -> str:
 
 
 def load_run_data(
-    source: str, *, seed: int, validation_split: float, run_dir: Path | None = None
+    source: str,
+    *,
+    seed: int,
+    validation_split: float,
+    run_dir: Path | None = None,
+    shard: tuple[int, int] | None = None,
 ) -> RunData:
     """Reads ``source`` (see :func:`check_source`) and splits it.
 
@@ -58,6 +64,10 @@ def load_run_data(
     split into train and validation by ``validation_split`` (stratified, seeded); its
     class map and file report go into ``run_dir``. TFDS takes the ``train`` split, with
     ``validation_split`` of it held out, and ``test`` when the dataset has one.
+
+    ``shard=(index, count)`` keeps one process's share of every split for data-parallel
+    training (see :func:`cnnzoo.data.shard.shard_sequences`): a folder's files and a TFDS
+    split's records are shared out before they are read, as many to every process.
 
     Example:
         >>> data = load_run_data("mnist-sample", seed=0, validation_split=0.1)
@@ -67,24 +77,35 @@ def load_run_data(
     source = check_source(source)
     if source == SAMPLE:
         splits = load_sample("mnist", seed=seed)
+        train, validation, test = (
+            shard_sequences(tuple(split), shard)
+            for split in (splits.train, splits.validation, splits.test)
+        )
         return RunData(
-            tuple(splits.train), tuple(splits.validation), tuple(splits.test),
-            splits.class_names, (0, 1), "the bundled MNIST sample",
-        )  # fmt: skip
+            train, validation, test, splits.class_names, (0, 1), "the bundled MNIST sample"
+        )
     if source.startswith("tfds:"):
-        return _tfds(source[5:], validation_split)
+        return _tfds(source[5:], validation_split, shard)
     data = from_folder(
         source, validation_split=validation_split, seed=seed, batch_size=None,
-        report_dir=run_dir, verbose=False,
+        report_dir=run_dir, verbose=False, shard=shard,
     )  # fmt: skip
     return RunData(data.train, data.validation, None, data.class_names, None, source)
 
 
-def _tfds(name: str, validation_split: float) -> RunData:
+def _tfds(name: str, validation_split: float, shard: tuple[int, int] | None) -> RunData:
     held_out = round(validation_split * 100)
-    train = from_tfds(name, split=[f"train[{held_out}%:]", f"train[:{held_out}%]"])
+
+    def share(split: str):
+        if shard is None:
+            return split
+        import tensorflow_datasets as tfds
+
+        return tfds.even_splits(split, n=shard[1], drop_remainder=True)[shard[0]]
+
+    train = from_tfds(name, split=[share(f"train[{held_out}%:]"), share(f"train[:{held_out}%]")])
     splits = train.info.splits
-    test = from_tfds(name, split="test").dataset if "test" in splits else None
+    test = from_tfds(name, split=share("test")).dataset if "test" in splits else None
     class_names = train.class_names or tuple(
         str(i) for i in range(train.info.features["label"].num_classes)
     )
