@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: demo test test-backends lint format clean
+.PHONY: demo test test-backends lint format docs clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -16,7 +16,11 @@ $(VENV)/.installed-demo: pyproject.toml | $(PY)
 	touch $@
 
 $(VENV)/.installed-test: pyproject.toml | $(PY)
-	$(PY) -m pip install --quiet -e ".[test,dev]"
+	$(PY) -m pip install --quiet -e ".[test,dev,docs]"
+	touch $@ $(VENV)/.installed-demo $(VENV)/.installed-docs
+
+$(VENV)/.installed-docs: pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet -e ".[docs]"
 	touch $@ $(VENV)/.installed-demo
 
 demo: $(VENV)/.installed-demo
@@ -29,11 +33,16 @@ $(VENV)/.installed-backends: pyproject.toml $(VENV)/.installed-test
 	$(PY) -m pip install --quiet -e ".[test,dev,backends]" "torch==2.13.0"
 	touch $@
 
-# tests/test_portable.py (models, custom layers, training and fine-tuning runs) on JAX and
+# tests/test_portable.py (models, custom layers, training and fine-tuning runs) and
+# tests/test_distributed.py (two training processes on 127.0.0.1 on JAX) on JAX and
 # PyTorch; `make test` runs it on TensorFlow.
 test-backends: $(VENV)/.installed-backends
-	KERAS_BACKEND=jax $(PY) -m pytest -n 2 tests/test_portable.py
-	KERAS_BACKEND=torch $(PY) -m pytest -n 2 tests/test_portable.py
+	KERAS_BACKEND=jax $(PY) -m pytest -n 2 tests/test_portable.py tests/test_distributed.py
+	KERAS_BACKEND=torch $(PY) -m pytest -n 2 tests/test_portable.py tests/test_distributed.py
+
+# The documentation site, into site/ (tests/test_docs.py builds it too).
+docs: $(VENV)/.installed-docs
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict
 
 lint: $(VENV)/.installed-test
 	$(VENV)/bin/ruff check .

@@ -18,6 +18,8 @@ class Split(NamedTuple):
 
 
 class SampleSplits(NamedTuple):
+    """A bundled sample split three ways (each a :class:`Split`), and its class names."""
+
     train: Split
     validation: Split
     test: Split
