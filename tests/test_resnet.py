@@ -216,6 +216,15 @@ def test_width_multiplier_and_overrides():
     assert "stage3_block3_out" not in {layer.name for layer in custom.layers}
 
 
+def test_a_thin_cifar_resnet_thins_its_stem_for_the_zero_padded_shortcuts():
+    from cnnzoo import resnet20
+
+    thin = resnet20(width=0.25, input_shape=(8, 8, 3), num_classes=2)  # tuning offers 0.25
+    assert _shape(thin, "stem_conv")[-1] == 4 and _shape(thin, "stage3_out")[-1] == 16
+    projection = resnet(18, width=0.25, input_shape=(32, 32, 3), include_top=False)
+    assert _shape(projection, "stem_conv")[-1] == 64  # a projection shortcut needs none
+
+
 @pytest.mark.parametrize("variant", ["v1.5", "v2"])
 def test_zero_init_residual_starts_every_block_as_the_identity(variant):
     model = resnet(18, variant=variant, zero_init_residual=True, input_shape=(32, 32, 3))

@@ -170,6 +170,8 @@ def resnet(
             does, with a subsampled identity shortcut (keras.applications' ResNet*V2,
             whose weights need it; ``resnet50v2`` ... use it).
         width: Multiplier of ``widths`` (wide ResNets, Zagoruyko and Komodakis 2016).
+            Below 1 with ``shortcut="zero_pad"``, the stem is thinned alike: a
+            zero-padded shortcut can only add channels.
         stem_width: Filters of the stem convolution.
         shortcut: ``"projection"`` (1x1 convolution where the shape changes, the paper's
             option B) or ``"zero_pad"`` (parameter-free identity with zero channels,
@@ -253,6 +255,8 @@ def resnet(
     )
     if not isinstance(width, (int, float)) or isinstance(width, bool) or width <= 0:
         raise ValueError(f"width must be a positive number; received width={width!r}.")
+    if shortcut == "zero_pad" and width < 1:  # the identity cannot drop channels
+        stem_width = max(1, round(stem_width * width))
     if not isinstance(zero_init_residual, bool):
         raise ValueError(
             f"zero_init_residual must be True or False; received "

@@ -47,9 +47,9 @@ def augmentation_grid(
     Example:
         >>> import tempfile, pathlib
         >>> from cnnzoo.data import load_sample
-        >>> digits = load_sample("mnist").train.images[:3]
+        >>> digits = load_sample("mnist").train.images[:3]  # scaled to [0, 1]
         >>> out = pathlib.Path(tempfile.mkdtemp()) / "standard.png"
-        >>> augmentation_grid(digits, "standard", out).stat().st_size > 0
+        >>> augmentation_grid(digits, "standard", out, value_range=(0, 1)).stat().st_size > 0
         True
     """
     batch = np.asarray(images, dtype="float32")
