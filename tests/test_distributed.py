@@ -87,6 +87,8 @@ def test_two_processes_train_on_their_own_shares_to_identical_weights(tmp_path, 
     metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert json.loads(str(chief["metrics"])) == metrics and json.loads(str(worker["metrics"])) == {}
     assert not (tmp_path / "run-process1").exists()  # only process 0 writes
+    logs = {path.parent.name for path in (tmp_path / "run" / "logs").rglob("events.out.*")}
+    assert logs == {"train", "validation"}  # its TensorBoard callback saw every hook
     # Each process reads its own half of the 20 training images.
     assert len(chief["labels"]) == len(worker["labels"]) == 10
     config = json.loads((tmp_path / "run" / "config.json").read_text())

@@ -242,7 +242,16 @@ def _forward(hook: str):
     return call
 
 
-for _hook in ("on_train_begin", "on_train_end", "on_epoch_begin", "on_epoch_end"):
+for _hook in (
+    *(f"on_{mode}_{when}" for mode in ("train", "test", "predict") for when in ("begin", "end")),
+    *(
+        f"on_{mode}_batch_{when}"
+        for mode in ("train", "test", "predict")
+        for when in ("begin", "end")
+    ),
+    "on_epoch_begin",
+    "on_epoch_end",
+):
     setattr(OutsideDistribution, _hook, _forward(_hook))
 
 
