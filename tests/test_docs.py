@@ -279,6 +279,9 @@ def test_site_builds_strict_with_complete_tables_and_api(tmp_path):
     assert not missing, f"missing from the generated model tables: {missing}"
     missing = _missing_from_api_reference(tmp_path)
     assert not missing, f"not in the API reference: {missing}"
+    recipes_page = (tmp_path / "recipes" / "index.html").read_text()
+    scripts = sorted(path.name for path in (ROOT / "recipes").glob("*.py"))
+    assert scripts and all(f"recipes/{name}" in recipes_page for name in scripts)
 
 
 def _load_hook(name: str):

@@ -17,6 +17,8 @@ A page asks for generated content with a marker, an HTML comment on a line of it
 - ``<!-- cnnzoo:cli COMMAND -->``: the output of ``cnnzoo COMMAND --help``.
 - ``<!-- cnnzoo:augmentation-presets -->``: each augmentation preset, what it contains
   and a picture of it.
+- ``<!-- cnnzoo:recipes -->``: every script in ``recipes/``, with the title, description
+  and command line of its header.
 
 The pictures (``images/generated/*.png``) are drawn by :mod:`cnnzoo.viz` while the site
 builds. An unknown marker, or one with bad arguments, fails the build.
@@ -356,6 +358,28 @@ def augmentation_presets(args: list[str], page_uri: str) -> str:
     return "\n\n".join(sections)
 
 
+RECIPES = Path(__file__).resolve().parents[2] / "recipes"
+HEADER = re.compile(r'^"""\nTitle: (?P<title>.+)\n(?:.*\n)*?Description: (?P<description>.+)\n')
+RUN = re.compile(r"^Run: `(?P<command>[^`]+)`", re.MULTILINE)
+
+
+def recipes(args: list[str], page_uri: str) -> str:
+    """A section per recipe: its header's title, description and command line."""
+    if args:
+        raise MarkerError(f"takes no arguments; received {args}")
+    sections = []
+    for path in sorted(RECIPES.glob("*.py")):
+        text = path.read_text()
+        header, run = HEADER.match(text), RUN.search(text)
+        if header is None or run is None:
+            raise MarkerError(f"{path.name} has no keras-io header with Title, Description, Run")
+        sections.append(
+            f"## {header['title']}\n\n`recipes/{path.name}`: {header['description']}\n\n"
+            f"```text\n{run['command']}\n```"
+        )
+    return "\n\n".join(sections)
+
+
 # ----- MkDocs events ------------------------------------------------------------------------
 
 GENERATORS = {
@@ -367,6 +391,7 @@ GENERATORS = {
     "space": space,
     "cli": cli_help,
     "augmentation-presets": augmentation_presets,
+    "recipes": recipes,
 }
 
 
