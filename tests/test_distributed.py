@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 from conftest import kill_after_epochs
 
+from cnnzoo import lenet5
 from cnnzoo.cli import main
 from cnnzoo.data import from_folder
 from cnnzoo.data.shard import shard_sequences
@@ -169,11 +170,13 @@ def test_the_environment_fills_what_is_not_given(monkeypatch):
 
 @pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="TensorFlow's engine")
 def test_tensorflow_trains_on_one_machine_and_refuses_several(tmp_path, digits_folder):
+    built = lenet5(num_classes=2)  # built outside the strategy: train copies it inside
     result = train(
-        "lenet5", digits_folder, epochs=2, batch_size=8, out=tmp_path / "run", verbose=0,
+        built, digits_folder, epochs=2, batch_size=8, out=tmp_path / "run", verbose=0,
         distribution="data_parallel", patience=None,
     )  # fmt: skip
     assert result.epochs == 2 and 0 <= result.metrics["validation_accuracy"] <= 1
+    assert not np.allclose(result.model.get_weights()[0], built.get_weights()[0])
     assert json.loads((result.run_dir / "config.json").read_text())["steps_per_execution"] == 1
     with pytest.raises(ValueError, match="steps_per_execution must be 1 with distribution"):
         train("lenet5", digits_folder, distribution="data_parallel", steps_per_execution=8)

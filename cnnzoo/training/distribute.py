@@ -194,8 +194,7 @@ class Distributed:
         checks it, collectively), so process 0 reads files into ``source``, a local twin
         of ``model`` (a resumed run's backup, the best epoch's model), never into
         ``model``. Both optimizers must be built (``model``'s alike in every process, the
-        twin's outside the distribution). Returns
-        the epoch to continue from."""
+        twin's outside the distribution). Returns the epoch to continue from."""
         from jax.experimental import multihost_utils
 
         source = source if self.cluster.is_chief and source is not None else model
