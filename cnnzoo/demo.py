@@ -77,7 +77,6 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.resume and not args.out:
         parser.error("--resume needs --out, the folder of the run to continue")
-    print(f"Training LeNet-5 on the bundled MNIST sample for {args.epochs} epochs...")
     start = time.perf_counter()
     try:
         result = run_demo(

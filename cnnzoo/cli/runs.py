@@ -42,8 +42,8 @@ def evaluate_run(run, *, data: str | None = None, out: str | None = None) -> str
 
     run, config, model, class_names = open_run(run)
     source = data or config["data"]
-    run_data = load_run_data(
-        source, seed=config["seed"], validation_split=config["validation_split"]
+    run_data = load_run_data(  # a class may be missing from what is evaluated
+        source, seed=config["seed"], validation_split=config["validation_split"], min_classes=1
     )
     if tuple(run_data.class_names) != class_names:
         raise UsageError(
@@ -89,16 +89,33 @@ def predict_images(run, images, *, top_k: int = 3):
         raise UsageError(f"--top-k must be at least 1; received {top_k}.")
     height, width, channels = model.input_shape[1:]
     mode = {1: "grayscale", 3: "rgb", 4: "rgba"}[channels]
+    for image in images:  # every file checked before the first prediction
+        _check_image(image)
     for image in images:
-        if not Path(image).is_file():
-            raise UsageError(f"no image file {image!r}.")
-        array = keras.utils.img_to_array(
-            keras.utils.load_img(image, color_mode=mode, target_size=(height, width))
-        )  # 0-255, as the run's pipeline gave the model
+        try:
+            loaded = keras.utils.load_img(image, color_mode=mode, target_size=(height, width))
+        except (OSError, ValueError) as error:  # truncated: only decoding finds it
+            raise UsageError(f"{image!r} does not decode as an image ({error}).") from None
+        array = keras.utils.img_to_array(loaded)  # 0-255, as the run's pipeline gave the model
         inputs = imagenet_preprocessing(array[None], config.get("preprocessing"))
         probabilities = np.asarray(model.predict_on_batch(inputs))[0]
         best = np.argsort(probabilities)[::-1][:top_k]
         yield image, [(class_names[i], float(probabilities[i])) for i in best]
+
+
+def _check_image(image) -> None:
+    """A missing file or one that is not an image is a one-line error."""
+    from PIL import Image, UnidentifiedImageError
+
+    if not Path(image).is_file():
+        raise UsageError(f"no image file {image!r}.")
+    try:
+        with Image.open(image) as opened:
+            opened.verify()
+    except UnidentifiedImageError:
+        raise UsageError(f"{image!r} is not an image (no image format PIL reads).") from None
+    except (OSError, ValueError, SyntaxError) as error:  # PIL raises these for bad data
+        raise UsageError(f"{image!r} does not decode as an image ({error}).") from None
 
 
 def export_run(run, format: str, *, out: str | None = None) -> Path:

@@ -159,7 +159,18 @@ def from_folder(
     report = scan.report
     names = report.class_names
     class_indices = {name: index for index, name in enumerate(names)}
-    if report_dir is not None:  # written first, so that it is there when strict raises
+    if label_mode == "binary" and labels is not None and len(names) != 2:
+        raise ValueError(
+            f"label_mode='binary' needs 2 classes; {report.root!r} has {len(names)}: {names}."
+        )
+    train_files, validation_files = (
+        shard_sequences(files, shard)
+        for files in _split(scan, validation_split, seed, labels is not None)
+    )
+    known_size = image_size or _common_size(scan, batch_size)
+    # Written once the arguments are accepted, and before strict raises: its report is
+    # the error.
+    if report_dir is not None:
         report_dir = Path(report_dir)
         report_dir.mkdir(parents=True, exist_ok=True)
         report.save(report_dir / REPORT_FILE)
@@ -169,21 +180,12 @@ def from_folder(
         raise ValueError(f"strict=True and the image folder has problems:\n{report}")
     if verbose:
         print(report)
-    if label_mode == "binary" and labels is not None and len(names) != 2:
-        raise ValueError(
-            f"label_mode='binary' needs 2 classes; {report.root!r} has {len(names)}: {names}."
-        )
-
-    train_files, validation_files = (
-        shard_sequences(files, shard)
-        for files in _split(scan, validation_split, seed, labels is not None)
-    )
     build = {
         "names": names,
         "inferred": labels is not None,
         "label_mode": label_mode,
         "image_size": image_size,
-        "known_size": image_size or _common_size(scan, batch_size),
+        "known_size": known_size,
         "channels": report.channels,
         "resize": resize,
         "interpolation": interpolation,

@@ -115,6 +115,42 @@ class FolderReport:
             lines.append(f"Image sizes: {len(self.sizes)} different, most common {self._top()}.")
         return "\n".join(lines)
 
+    def notice(self, limit: int = 5) -> str:
+        """A few lines for the user of a training run: how many image files were skipped,
+        the first ``limit`` with why, empty class folders and converted images; ``""``
+        for a clean folder. :meth:`save` keeps the full list.
+
+        Example:
+            >>> report = FolderReport("images", ("cat", "dog"), {"cat": 4, "dog": 0}, 3,
+            ...                       not_images=("cat/a.png",), empty_classes=("dog/",))
+            >>> print(report.notice())
+            Skipped 1 of 5 image files:
+              cat/a.png: not an image
+            Empty class folders (kept in the class map): dog/
+        """
+        reasons = (
+            *((path, "not an image") for path in self.not_images),
+            *((path, f"does not decode ({message})") for path, message in self.unreadable),
+            *(
+                (path, f"{count} channels, cannot become {self.channels}")
+                for path, count in self.incompatible
+            ),
+        )
+        lines = []
+        if reasons:
+            total = self.num_images + len(reasons)
+            lines.append(f"Skipped {len(reasons)} of {total} image files:")
+            lines.extend(f"  {path}: {why}" for path, why in reasons[:limit])
+            if len(reasons) > limit:
+                lines.append(f"  ... and {len(reasons) - limit} more")
+        if self.empty_classes:
+            lines.append(
+                f"Empty class folders (kept in the class map): {', '.join(self.empty_classes)}"
+            )
+        if self.converted:
+            lines.append(f"Converted {len(self.converted)} images to {self.channels} channels.")
+        return "\n".join(lines)
+
     def _top(self) -> str:
         return ", ".join(f"{size} ({count})" for size, count in list(self.sizes.items())[:3])
 

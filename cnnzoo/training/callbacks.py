@@ -1,5 +1,6 @@
-"""Callbacks of a training run: a backup that also keeps the history file consistent,
-and a NaN stop that keeps the last good backup."""
+"""Callbacks of a training run: a backup that also keeps the history file consistent, a
+NaN stop that keeps the last good backup, a progress bar that counts true steps, and a
+fine-tuning phase's header."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ import math
 from pathlib import Path
 
 import keras
+
+from cnnzoo.training.messages import phase_header
 
 
 class TrainingDivergedError(RuntimeError):
@@ -135,13 +138,20 @@ class StopOnNaN(keras.callbacks.Callback):
     """Raises :class:`TrainingDivergedError` at the first NaN or infinite loss.
 
     Raising (rather than ``stop_training``) ends ``fit`` before any end-of-training
-    callback, so the backup of the last finished epoch stays as it was.
+    callback, so the backup of the last finished epoch stays as it was. The message
+    mentions that backup only when there is one: a loss that is NaN in the first epoch
+    leaves none.
+
+    Args:
+        learning_rate: The run's learning rate, for the advice.
+        backup_dir: The run's ``backup/`` folder; ``None`` in a process that does not
+            write the run folder.
     """
 
-    def __init__(self, learning_rate: float, backup_dir: str | Path):
+    def __init__(self, learning_rate: float, backup_dir: str | Path | None):
         super().__init__()
         self.learning_rate = learning_rate
-        self.backup_dir = backup_dir
+        self.backup_dir = None if backup_dir is None else Path(backup_dir)
         self.epoch = 0
 
     def on_epoch_begin(self, epoch, logs=None):
@@ -149,10 +159,65 @@ class StopOnNaN(keras.callbacks.Callback):
 
     def on_train_batch_end(self, batch, logs=None):
         loss = (logs or {}).get("loss")
-        if loss is not None and not math.isfinite(float(keras.ops.convert_to_numpy(loss))):
+        if loss is None:
+            return
+        loss = float(keras.ops.convert_to_numpy(loss))
+        if not math.isfinite(loss):
             raise TrainingDivergedError(
-                f"The loss became {float(keras.ops.convert_to_numpy(loss))} in epoch "
-                f"{self.epoch + 1}, batch {batch + 1}: training diverged. Try a lower learning "
+                f"The loss became {loss} in epoch {self.epoch + 1}, batch "
+                f"{true_step(batch, self.params) + 1}: training diverged. Try a lower learning "
                 f"rate than {self.learning_rate:g} (for example {self.learning_rate / 10:g}). "
-                f"The backup of the last finished epoch is kept in {self.backup_dir}."
+                + self._kept()
             )
+
+    def _kept(self) -> str:
+        if self.backup_dir is None:
+            return "Process 0 keeps the run folder."
+        epoch_path = self.backup_dir / "epoch.json"
+        if not epoch_path.exists():
+            run_dir = self.backup_dir.parent
+            return (
+                f"No epoch finished, so nothing was backed up: start again in another folder, "
+                f"or delete {run_dir}."
+            )
+        done = json.loads(epoch_path.read_text())["epoch"]
+        return f"The backup of the last finished epoch ({done}) is kept in {self.backup_dir}."
+
+
+def true_step(batch: int, params: dict | None) -> int:
+    """The last batch run so far, counted from 0. With ``steps_per_execution`` ``k``,
+    Keras reports ``k - 1`` past the start of each call, also when the epoch's last call
+    runs fewer than ``k`` batches (so 120 of 113, or 8 of 1: Keras issue 20861).
+
+    Example:
+        >>> true_step(119, {"steps": 113}), true_step(7, {"steps": 1}), true_step(7, {})
+        (112, 0, 7)
+    """
+    steps = (params or {}).get("steps")
+    return min(batch, steps - 1) if steps else batch
+
+
+class TrueStepsProgbar(keras.callbacks.ProgbarLogger):
+    """Keras' progress bar, counting the batches that ran: never more than the epoch has
+    (see :func:`true_step`). Given to ``fit`` among the callbacks, it replaces Keras'
+    own."""
+
+    def set_params(self, params):
+        super().set_params(params)
+        self.params = params  # Keras' ProgbarLogger keeps only what it needs
+
+    def on_train_batch_end(self, batch, logs=None):
+        super().on_train_batch_end(true_step(batch, self.params), logs)
+
+
+class PhaseHeader(keras.callbacks.Callback):
+    """Prints the line a fine-tuning phase starts with, once the phase has set what
+    trains (see :func:`~cnnzoo.training.messages.phase_header`)."""
+
+    def __init__(self, number: int, count: int, phase, first_epoch: int):
+        super().__init__()
+        self.number, self.count, self.phase = number, count, phase
+        self.first_epoch = first_epoch
+
+    def on_train_begin(self, logs=None):
+        print(phase_header(self.number, self.count, self.phase, self.first_epoch, self.model))

@@ -15,12 +15,22 @@ from cnnzoo.models.common_args import check_choice, check_positive_int, check_ra
 from cnnzoo.registry import create_model
 from cnnzoo.training.callbacks import (
     PhaseBackup,
+    PhaseHeader,
     StopOnNaN,
     save_weights_atomically,
     write_atomically,
 )
-from cnnzoo.training.run import TrainResult, _finish, _finished, _run_dir
-from cnnzoo.training.sources import check_source, load_run_data, write_class_map
+from cnnzoo.training.messages import finished_line
+from cnnzoo.training.run import (
+    TrainResult,
+    _finish,
+    _finished,
+    announce,
+    check_model_name,
+    talks,
+)
+from cnnzoo.training.run_folder import RunFolder
+from cnnzoo.training.sources import check_source, load_run_data
 from cnnzoo.transfer import fine_tune, replace_head
 from cnnzoo.transfer.finetune import resolve_phases
 from cnnzoo.transfer.imagenet import imagenet_preprocessing, load_pretrained
@@ -76,7 +86,9 @@ def finetune(
     The run folder holds what :func:`train` writes (``history.csv`` with a ``phase``
     column; ``curves.png`` marks where phase 2 begins), plus ``weights_report.txt``. A
     run killed at any point continues with ``resume=True``: finished phases are not
-    repeated, and the phase it was in goes on from its last finished epoch.
+    repeated, and the phase it was in goes on from its last finished epoch. As with
+    :func:`train`, nothing is written before every setting is accepted, and unless
+    ``verbose=0`` the run prints a summary line, then a header line per phase.
 
     Args:
         model: A registered model name, or a built ``keras.Model`` whose backbone to use
@@ -120,6 +132,7 @@ def finetune(
     check_rate("validation_split", validation_split)
     if not isinstance(model, (str, keras.Model)):
         raise ValueError(f"model must be a model name or a keras.Model; received model={model!r}.")
+    check_model_name(model)
     if weights is not None and not isinstance(weights, (str, Path)):
         raise ValueError(f"weights must be a file path or 'imagenet'; received {weights!r}.")
     if weights not in (None, "imagenet") and not Path(weights).is_file():
@@ -137,17 +150,17 @@ def finetune(
         "validation_split": validation_split, "seed": seed, "preprocessing": mode,
     }  # fmt: skip
     config = json.loads(json.dumps(config))  # as it reads back from the file
-    run_dir = _run_dir(out, name, config, resume)
-    if resume and (run_dir / "metrics.json").exists():
+    talk = talks(verbose)
+    folder = RunFolder.choose(out, name)
+    folder.check(config, resume)  # written below, once the data and the model are right
+    run_dir = folder.path
+    if resume and folder.finished:
+        if talk:
+            print(finished_line(run_dir, folder.epochs_done))
         return _finished(run_dir)
 
-    run_data = load_run_data(
-        config["data"], seed=seed, validation_split=validation_split, run_dir=run_dir
-    )
-    if not (run_dir / "class_indices.json").exists():
-        write_class_map(run_dir, run_data.class_names)
+    run_data = load_run_data(config["data"], seed=seed, validation_split=validation_split)
     net = replace_head(backbone, len(run_data.class_names), dropout=dropout, pooling=pooling)
-    (run_dir / "weights_report.txt").write_text(f"{report or 'No weights loaded.'}\n")
 
     def batches(split, training):
         dataset = pipeline(
@@ -160,6 +173,10 @@ def finetune(
 
     train_batches = batches(run_data.train, True)
     validation = batches(run_data.validation, False)
+    folder.create(config, run_data.class_names, run_data.report)
+    (run_dir / "weights_report.txt").write_text(f"{report or 'No weights loaded.'}\n")
+    if talk:
+        announce("Fine-tuning", net, run_data, folder)
     _run_phases(net, run_dir, resolve_phases(phases), train_batches, validation, callbacks, verbose)
     net.save(run_dir / "model.keras")
     test = batches(run_data.test, False) if run_data.test is not None else None
@@ -175,14 +192,18 @@ def _run_phases(net, run_dir, phases, train_batches, validation, callbacks, verb
     if done["phase"]:
         net.load_weights(backup_dir / f"phase{done['phase']}.weights.h5")
     epoch = done["epoch"]
+    talk = talks(verbose)
+    if talk and (done["phase"] or (backup_dir / "epoch.json").exists()):
+        print(_resume_line(run_dir, done, len(phases)))
     for number, phase in enumerate(phases, start=1):
         if number <= done["phase"]:
             continue
         backup = PhaseBackup(backup_dir, run_dir / "history.csv", phase=number, start_epoch=epoch)
+        header = [PhaseHeader(number, len(phases), phase, epoch)] if talk else []
         fine_tune(
             net, train_batches, validation, phases=[phase], initial_epoch=epoch, verbose=verbose,
             callbacks=[
-                *callbacks, StopOnNaN(phase.learning_rate, backup_dir),
+                *header, *callbacks, StopOnNaN(phase.learning_rate, backup_dir),
                 keras.callbacks.TensorBoard(run_dir / "logs"), backup,
             ],
         )  # fmt: skip
@@ -190,6 +211,23 @@ def _run_phases(net, run_dir, phases, train_batches, validation, callbacks, verb
         # The phase's best epoch, restored by its early stopping.
         save_weights_atomically(net, backup_dir / f"phase{number}.weights.h5")
         write_atomically(done_path, json.dumps({"phase": number, "epoch": epoch}))
+
+
+def _resume_line(run_dir, done: dict, count: int) -> str:
+    """Where a resumed fine-tuning run continues: after its finished phases, at the
+    epoch after the last one backed up."""
+    epoch_path = run_dir / "backup" / "epoch.json"
+    epoch = json.loads(epoch_path.read_text())["epoch"] if epoch_path.exists() else 0
+    epoch = max(epoch, done["epoch"])
+    if done["phase"] >= count:
+        return f"Resuming the run in {run_dir}: every phase is done; evaluating its model."
+    phases = "" if not done["phase"] else (
+        "phase 1 done, " if done["phase"] == 1 else f"phases 1-{done['phase']} done, "
+    )  # fmt: skip
+    return (
+        f"Resuming the run in {run_dir} in phase {done['phase'] + 1} of {count} at epoch "
+        f"{epoch + 1} ({phases}{epoch} epoch{'' if epoch == 1 else 's'} done)."
+    )
 
 
 __all__ = ["finetune"]

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import difflib
 import json
 import math
 import shutil
-import time
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -17,15 +17,23 @@ import keras
 
 from cnnzoo.data import pipeline
 from cnnzoo.models.common_args import check_choice, check_positive_int, check_rate
-from cnnzoo.registry import create_model
-from cnnzoo.training.callbacks import RunBackup, StopOnNaN, TrainingDivergedError, history_rows
+from cnnzoo.registry import create_model, list_models
+from cnnzoo.training.callbacks import (
+    RunBackup,
+    StopOnNaN,
+    TrainingDivergedError,
+    TrueStepsProgbar,
+    history_rows,
+)
 from cnnzoo.training.distribute import (
     DATA_PARALLEL,
     OutsideDistribution,
     check_distribution,
     start,
 )
-from cnnzoo.training.sources import check_source, load_run_data, write_class_map
+from cnnzoo.training.messages import data_notice, finished_line, resume_line, summary_line
+from cnnzoo.training.run_folder import RunFolder
+from cnnzoo.training.sources import RunData, check_source, load_run_data
 from cnnzoo.viz import learning_curves
 
 SCHEDULES = ("constant", "cosine", "step", "plateau")
@@ -97,34 +105,35 @@ def _settings(distributed: bool, **settings) -> dict[str, Any]:
     return settings
 
 
-def _run_dir(out, name: str, config: dict, resume: bool) -> Path:
-    run_dir = (
-        Path(out) if out is not None else Path("runs") / f"{name}-{time.strftime('%Y%m%d-%H%M%S')}"
-    )
-    stored_path = run_dir / "config.json"
-    if resume:
-        if not stored_path.exists():
-            raise ValueError(f"resume=True, but {run_dir} holds no run (no config.json) to resume.")
-        stored = json.loads(stored_path.read_text())
-        changed = {
-            key for key in config.keys() | stored.keys() if config.get(key) != stored.get(key)
-        }
-        if changed:
-            details = ", ".join(
-                f"{key}: {stored.get(key)!r} -> {config.get(key)!r}" for key in sorted(changed)
-            )
-            raise ValueError(
-                f"The run in {run_dir} was started with other settings ({details}); resume "
-                "it with the same settings, or start a new run in another folder."
-            )
-    elif stored_path.exists():
+def check_model_name(model) -> None:
+    """A name that is not registered is refused before any data is read.
+
+    Example:
+        >>> check_model_name("resnet2")
+        Traceback (most recent call last):
+        ...
+        ValueError: model must be a registered model name ('cnnzoo list' shows them); ...
+    """
+    if isinstance(model, str) and model not in list_models():
+        close = difflib.get_close_matches(model, list_models(), n=3)
         raise ValueError(
-            f"{run_dir} already holds a run; pass resume=True (--resume) to continue it, or "
-            "choose another folder."
+            "model must be a registered model name ('cnnzoo list' shows them); received "
+            f"model={model!r}." + (f" Close: {', '.join(close)}." if close else "")
         )
-    run_dir.mkdir(parents=True, exist_ok=True)
-    stored_path.write_text(json.dumps(config, indent=2) + "\n")
-    return run_dir
+
+
+def talks(verbose, chief: bool = True) -> bool:
+    """Whether a run prints its summary, resume and phase lines: with ``fit``'s
+    progress display, in process 0."""
+    return chief and verbose not in (0, False)
+
+
+def announce(verb: str, net: keras.Model, run_data: RunData, folder: RunFolder, share="") -> None:
+    """Prints the run's summary line and what the data scan skipped."""
+    print(summary_line(verb, net, run_data, share=share))
+    notice = data_notice(run_data, folder.report_path)
+    if notice:
+        print(notice)
 
 
 def _build(model, model_kwargs, num_classes: int, mixed_precision: bool, distributed):
@@ -196,6 +205,10 @@ def train(
     full number of epochs and one history row per epoch. A loss that becomes NaN stops
     the run with :class:`TrainingDivergedError` and keeps the last backup.
 
+    Unless ``verbose=0``, the run prints one summary line first (model, parameters,
+    input size, images and classes per split, backend), the files a folder's scan
+    skipped, and where a resumed run continues (or that it is finished).
+
     Args:
         model: A registered model name (built with the data's class count and
             ``model_kwargs``) or a built ``keras.Model``.
@@ -236,13 +249,16 @@ def train(
             in each, so a few may be left out), and only process 0 writes the run
             folder. Every process runs the same call; a resumed run continues from
             process 0's backup in all of them.
-        verbose: ``fit`` verbosity.
+        verbose: ``fit`` verbosity; 0 also silences the lines above.
 
     Returns:
         A :class:`TrainResult`.
 
     Raises:
-        ValueError: For a bad setting, data source or run folder.
+        ValueError: For a bad setting, data source (one with images of a single class
+            included) or run folder, or a model that cannot be built with its arguments
+            (an unknown name or argument, an input too small): all before anything is
+            written, so that the corrected call can use the same folder.
         TrainingDivergedError: When the loss becomes NaN or infinite.
 
     Example:
@@ -268,6 +284,7 @@ def train(
     )  # fmt: skip
     if not isinstance(model, (str, keras.Model)):
         raise ValueError(f"model must be a model name or a keras.Model; received model={model!r}.")
+    check_model_name(model)
     if augment is not None and not isinstance(augment, str):
         settings["augment"] = repr(augment)  # layers: recorded, not repeatable from the file
     name = model if isinstance(model, str) else model.name
@@ -279,23 +296,27 @@ def train(
     together = distributed is not None and distributed.cluster.num_processes > 1
     local_batch = distributed.local_batch_size(batch_size) if distributed else batch_size
     chief = cluster is None or cluster.is_chief
-    # Only process 0 writes (and reads) the run folder.
-    run_dir = _run_dir(out, name, config, resume) if chief else out and Path(out)
-    finished = chief and resume and (run_dir / "metrics.json").exists()
+    talk = talks(verbose, chief)
+    # Only process 0 writes (and reads) the run folder: checked now, written once the
+    # data is read and the model built, so that a refused call leaves nothing behind.
+    folder = RunFolder.choose(out, name) if chief else None
+    if chief:
+        folder.check(config, resume)
+    run_dir = folder.path if chief else out and Path(out)
+    finished = chief and resume and folder.finished
     if together:
         finished = distributed.agree(finished)
     if finished:  # nothing left to train
+        if talk:
+            print(finished_line(run_dir, folder.epochs_done, epochs))
         return _finished(run_dir) if chief else TrainResult(run_dir, None, {}, {})
 
     keras.utils.set_random_seed(seed)
     run_data = load_run_data(
         config["data"], seed=seed, validation_split=validation_split,
-        run_dir=run_dir if chief else None,
         shard=(cluster.process_id, cluster.num_processes) if together else None,
     )  # fmt: skip
     num_classes = len(run_data.class_names)
-    if chief and not (run_dir / "class_indices.json").exists():
-        write_class_map(run_dir, run_data.class_names)
     scope = distributed.scope if distributed else contextlib.nullcontext
     with scope():
         net = _build(model, model_kwargs or {}, num_classes, mixed_precision, distributed)
@@ -328,6 +349,11 @@ def train(
         )  # fmt: skip
         if together:  # now, alike in every process (its variables span them all)
             net.optimizer.build(net.trainable_variables)
+    if chief:  # every setting accepted
+        folder.create(config, run_data.class_names, run_data.report)
+    if talk:
+        share = f" (process 0's share of {cluster.num_processes})" if together else ""
+        announce("Training", net, run_data, folder, share)
     callbacks = [*callbacks, *_callbacks(run_dir, learning_rate, schedule, patience, chief)]
     initial_epoch = 0
     if chief:
@@ -335,6 +361,10 @@ def train(
         callbacks.append(backup)  # last: an epoch is backed up after all have seen it
         restored = _local_twin(net) if together else net
         initial_epoch = backup.restore(restored)
+        if talk and resume:
+            print(resume_line(run_dir, initial_epoch, epochs))
+    if not any(isinstance(callback, keras.callbacks.ProgbarLogger) for callback in callbacks):
+        callbacks.append(TrueStepsProgbar())  # in place of Keras' own, which overshoots
     if together:  # process 0 writes alone, outside the distribution (see the class)
         callbacks = [
             OutsideDistribution(callback) if isinstance(callback, WRITERS) else callback
@@ -393,8 +423,7 @@ def _cache(cache, split, net: keras.Model) -> bool:
 def _callbacks(run_dir, learning_rate: float, schedule: str, patience, chief: bool) -> list:
     """Every process stops, early or on NaN, and lowers the rate alike (they see the same
     global metrics); only process 0 writes the checkpoint and the logs."""
-    backup_dir = run_dir / "backup" if run_dir is not None else "process 0's run folder"
-    callbacks = [StopOnNaN(learning_rate, backup_dir)]
+    callbacks = [StopOnNaN(learning_rate, run_dir / "backup" if chief else None)]
     if chief:
         best = [row[MONITOR] for row in history_rows(run_dir / "history.csv") if MONITOR in row]
         callbacks += [

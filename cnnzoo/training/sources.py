@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cnnzoo.data import from_folder, from_tfds, load_sample
+from cnnzoo.data import FolderReport, from_folder, from_tfds, load_sample
 from cnnzoo.data.shard import shard_sequences
 
 SAMPLE = "mnist-sample"
@@ -18,7 +17,8 @@ class RunData:
     """What a run trains and evaluates on, before :func:`cnnzoo.data.pipeline`.
 
     ``train``/``validation``/``test`` are anything ``pipeline`` takes (``None`` when a
-    source has no such split); ``input_range`` is the images' value range.
+    source has no such split); ``input_range`` is the images' value range; ``report`` is
+    a folder's scan (what was skipped and why), to be saved in the run folder.
     """
 
     train: Any
@@ -27,6 +27,7 @@ class RunData:
     class_names: tuple[str, ...]
     input_range: tuple[float, float] | None
     description: str
+    report: FolderReport | None = None
 
 
 def describe_sources() -> str:
@@ -55,15 +56,18 @@ def load_run_data(
     *,
     seed: int,
     validation_split: float,
-    run_dir: Path | None = None,
     shard: tuple[int, int] | None = None,
+    min_classes: int = 2,
 ) -> RunData:
-    """Reads ``source`` (see :func:`check_source`) and splits it.
+    """Reads ``source`` (see :func:`check_source`) and splits it. Writes nothing.
 
     The sample has its own stratified train, validation and test splits. A folder is
     split into train and validation by ``validation_split`` (stratified, seeded); its
-    class map and file report go into ``run_dir``. TFDS takes the ``train`` split, with
+    scan's report comes in :attr:`RunData.report`. TFDS takes the ``train`` split, with
     ``validation_split`` of it held out, and ``test`` when the dataset has one.
+
+    A classifier learns nothing from one class (its softmax is always 1), so a source
+    with images of fewer than ``min_classes`` classes is refused.
 
     ``shard=(index, count)`` keeps one process's share of every split for data-parallel
     training (see :func:`cnnzoo.data.shard.shard_sequences`): a folder's files and a TFDS
@@ -73,8 +77,28 @@ def load_run_data(
         >>> data = load_run_data("mnist-sample", seed=0, validation_split=0.1)
         >>> len(data.train[1]), len(data.validation[1]), len(data.test[1]), data.input_range
         (3600, 400, 1000, (0, 1))
+
+    Raises:
+        ValueError: For a source that is none of those, a folder without a usable image,
+            or one with images of fewer than ``min_classes`` classes.
     """
     source = check_source(source)
+    data = _read(source, seed, validation_split, shard)
+    if data.report is not None:
+        with_images = [name for name, count in data.report.counts.items() if count]
+    else:
+        with_images = list(data.class_names)
+    if len(with_images) < min_classes:
+        found = f"only {with_images}" if with_images else "none"
+        empty = f" (empty: {', '.join(data.report.empty_classes)})" if data.report else ""
+        raise ValueError(
+            f"data {source!r} must have images of at least {min_classes} classes, one "
+            f"subfolder of images per class; classes with images: {found}{empty}."
+        )
+    return data
+
+
+def _read(source: str, seed: int, validation_split: float, shard) -> RunData:
     if source == SAMPLE:
         splits = load_sample("mnist", seed=seed)
         train, validation, test = (
@@ -88,9 +112,9 @@ def load_run_data(
         return _tfds(source[5:], validation_split, shard)
     data = from_folder(
         source, validation_split=validation_split, seed=seed, batch_size=None,
-        report_dir=run_dir, verbose=False, shard=shard,
+        verbose=False, shard=shard,
     )  # fmt: skip
-    return RunData(data.train, data.validation, None, data.class_names, None, source)
+    return RunData(data.train, data.validation, None, data.class_names, None, source, data.report)
 
 
 def _tfds(name: str, validation_split: float, shard: tuple[int, int] | None) -> RunData:
@@ -110,10 +134,3 @@ def _tfds(name: str, validation_split: float, shard: tuple[int, int] | None) -> 
         str(i) for i in range(train.info.features["label"].num_classes)
     )
     return RunData(train.dataset[0], train.dataset[1], test, class_names, None, f"tfds:{name}")
-
-
-def write_class_map(run_dir: Path, class_names) -> Path:
-    """``class_indices.json``: class name to index, as :func:`from_folder` writes it."""
-    path = run_dir / "class_indices.json"
-    path.write_text(json.dumps({name: i for i, name in enumerate(class_names)}, indent=2))
-    return path
