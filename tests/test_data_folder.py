@@ -303,3 +303,31 @@ def test_label_modes(tree):
     assert float(tf.reduce_sum(labels)) == labels.shape[0]
     data = _read(tree[0], label_mode="binary", class_names=["zero", "one"])
     assert next(iter(data.train))[1].shape[1:] == (1,)
+
+
+def test_the_notice_for_a_run_names_the_first_skipped_files_and_why(tree, clean_tree):
+    report = _read(tree[0]).report
+    lines = report.notice(limit=1).splitlines()
+    assert lines[0] == "Skipped 2 of 22 image files:"  # 20 usable, the text file, the cut JPEG
+    assert lines[1] == f"  {BAD['text']}: not an image"
+    assert lines[2:] == [
+        "  ... and 1 more",
+        "Empty class folders (kept in the class map): three/",
+        "Converted 2 images to 3 channels.",
+    ]
+    assert f"  {BAD['truncated']}: does not decode (" in report.notice()  # with the reason
+    assert _read(clean_tree, image_size=(32, 32)).report.notice() == ""
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"label_mode": "binary"},  # 4 classes
+        {"validation_split": 0.01, "seed": 0},  # no validation image
+        {"image_size": None},  # mixed sizes, batched
+    ],
+)
+def test_refused_arguments_write_no_report(tree, tmp_path, kwargs):
+    with pytest.raises(ValueError):
+        _read(tree[0], report_dir=tmp_path / "run", **kwargs)
+    assert not (tmp_path / "run").exists()

@@ -153,9 +153,16 @@ def test_a_finetune_run_killed_in_phase_two_resumes_there(tmp_path, source_model
         ({"phases": [{"epoch": 2}]}, r"phases\[0\] has unknown settings \['epoch'\]"),
         ({"pooling": "mean"}, r"pooling must be one of"),
         ({"dropout": 1.5}, r"dropout"),
+        ({"model_kwargs": {"bogus": 1}}, r"unknown argument 'bogus'"),
+        ({"data": "one class"}, r"at least 2 classes, .* classes with images: only \['d3'\]"),
     ],
 )
-def test_bad_settings_name_themselves(tmp_path, source_model, kwargs, message):
+def test_bad_settings_name_themselves(tmp_path, source_model, digits_folder, kwargs, message):
+    if kwargs.get("data") == "one class":  # the digits folder's 3s alone
+        (tmp_path / "one" / "d3").mkdir(parents=True)
+        for path in (digits_folder / "d3").iterdir():
+            (tmp_path / "one" / "d3" / path.name).write_bytes(path.read_bytes())
+        kwargs = {"data": tmp_path / "one", "model_kwargs": LENET}
     settings = {"weights": source_model, "out": tmp_path / "run", **kwargs}
     with pytest.raises(ValueError, match=message):
         finetune("lenet5", **settings)

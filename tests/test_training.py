@@ -94,8 +94,11 @@ def test_a_nan_loss_raises_and_keeps_the_last_good_backup(tmp_path):
     x, y = np.random.default_rng(0).uniform(0, 1, (8, 8)), np.arange(8) % 2
     with pytest.raises(
         TrainingDivergedError, match=r"epoch 2, batch 1.*lower learning rate than 0.01"
-    ):
+    ) as error:
         model.fit(x, y, batch_size=4, epochs=3, callbacks=callbacks, verbose=0)
+    assert f"The backup of the last finished epoch (1) is kept in {tmp_path / 'backup'}." in str(
+        error.value
+    )
     assert json.loads((tmp_path / "backup" / "epoch.json").read_text()) == {"epoch": 1}
     assert len(history_rows(tmp_path / "h.csv")) == 1
     fresh = keras.Sequential([keras.Input((8,)), keras.layers.Dense(2, activation="softmax")])
@@ -107,10 +110,25 @@ def test_a_nan_loss_raises_and_keeps_the_last_good_backup(tmp_path):
 def test_an_absurd_learning_rate_stops_the_run_with_advice(tmp_path):
     with pytest.raises(
         TrainingDivergedError, match=r"training diverged. Try a lower learning rate"
-    ):
+    ) as error:
         train("lenet5", epochs=2, out=tmp_path, optimizer="sgd", learning_rate=1e12, verbose=0,
               model_kwargs={"variant": "modern"})  # fmt: skip
     assert (tmp_path / "config.json").exists() and not (tmp_path / "metrics.json").exists()
+    # NaN in the first epoch: no backup, and the message does not claim one.
+    assert "in epoch 1, batch " in str(error.value) and not (tmp_path / "backup").exists()
+    assert "No epoch finished, so nothing was backed up" in str(error.value)
+    assert "backup/" not in str(error.value) and "is kept in" not in str(error.value)
+
+
+def test_the_nan_stop_counts_true_batches_with_steps_per_execution(tmp_path):
+    """With steps_per_execution 8, Keras reports batch 8 of a 3-batch epoch."""
+    model = keras.Sequential([keras.Input((8,)), keras.layers.Dense(2, activation="softmax")])
+    model.compile("sgd", "sparse_categorical_crossentropy", steps_per_execution=8)
+    model.layers[0].kernel.assign(np.full((8, 2), np.nan, "float32"))
+    x, y = np.random.default_rng(0).uniform(0, 1, (12, 8)), np.arange(12) % 2
+    stop = StopOnNaN(0.01, tmp_path / "backup")
+    with pytest.raises(TrainingDivergedError, match=r"in epoch 1, batch 3: .*No epoch finished"):
+        model.fit(x, y, batch_size=4, epochs=2, callbacks=[stop], verbose=0)
 
 
 def test_schedules_decay_over_the_run():
@@ -151,8 +169,37 @@ def test_seeded_runs_repeat(tmp_path, digits_folder):
 )
 def test_bad_settings_name_themselves(tmp_path, kwargs, message):
     with pytest.raises(ValueError, match=message):
-        train("lenet5", out=tmp_path, **kwargs)
-    assert not (tmp_path / "config.json").exists()
+        train("lenet5", out=tmp_path / "run", **kwargs)
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.fixture(scope="module")
+def one_class_folder(tmp_path_factory, digits_folder):
+    """The digits folder's 3s alone, and an empty folder for the 8s."""
+    root = tmp_path_factory.mktemp("one_class")
+    (root / "d3").mkdir()
+    (root / "d8").mkdir()
+    for path in (digits_folder / "d3").iterdir():
+        (root / "d3" / path.name).write_bytes(path.read_bytes())
+    return root
+
+
+def test_a_refused_run_writes_nothing_and_the_corrected_call_starts_there(
+    tmp_path, digits_folder, one_class_folder
+):
+    run = tmp_path / "run"
+    refusals = [
+        ("lenet55", digits_folder, {}, r"registered model name .*'lenet55'. Close: lenet5"),
+        ("lenet5", digits_folder, {"bogus": 1}, r"unknown argument 'bogus'"),
+        ("lenet5", digits_folder, {"dropout": 5}, r"dropout must be"),
+        ("vgg11", digits_folder, {"input_shape": (8, 8, 3)}, r"too small"),
+        ("lenet5", one_class_folder, {}, r"at least 2 classes.*only \['d3'\] \(empty: d8/\)"),
+    ]
+    for model, data, kwargs, message in refusals:
+        with pytest.raises(ValueError, match=message):
+            train(model, data, out=run, epochs=1, model_kwargs=kwargs, verbose=0)
+        assert not run.exists(), f"{model} {kwargs} left {sorted(p.name for p in run.iterdir())}"
+    assert quick(digits_folder, run).epochs == 1  # not "already holds a run"
 
 
 def test_extra_callbacks_run_with_the_run_own(tmp_path, digits_folder):

@@ -90,7 +90,8 @@ def load_run_data(
         with_images = list(data.class_names)
     if len(with_images) < min_classes:
         found = f"only {with_images}" if with_images else "none"
-        empty = f" (empty: {', '.join(data.report.empty_classes)})" if data.report else ""
+        empty = data.report.empty_classes if data.report is not None else ()
+        empty = f" (empty: {', '.join(empty)})" if empty else ""
         raise ValueError(
             f"data {source!r} must have images of at least {min_classes} classes, one "
             f"subfolder of images per class; classes with images: {found}{empty}."
