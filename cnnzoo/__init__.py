@@ -7,25 +7,58 @@ Example:
     (None, 10)
 """
 
+import importlib
+import importlib.util
 import os
+from typing import TYPE_CHECKING
 
 # TensorFlow's C++ start-up logs (CUDA probing, CPU features) are noise for a user; a value
 # the user set is kept.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from cnnzoo import models
-from cnnzoo.compute import count_macs
-from cnnzoo.models import *  # noqa: F403  (the factories; models.__all__ is the list)
-from cnnzoo.registry import ModelInfo, create_model, list_models, model_info, register_model
+if TYPE_CHECKING:  # what the names below resolve to, for type checkers and the docs
+    from cnnzoo import models  # noqa: F401
+    from cnnzoo.compute import count_macs  # noqa: F401
+    from cnnzoo.models import *  # noqa: F403
+    from cnnzoo.registry import (  # noqa: F401
+        ModelInfo,
+        create_model,
+        list_models,
+        model_info,
+        register_model,
+    )
 
 __version__ = "0.1.0"
 
-__all__ = [
-    *models.__all__,
-    "ModelInfo",
-    "count_macs",
-    "create_model",
-    "list_models",
-    "model_info",
-    "register_model",
-]
+# The public names load on first use: `import cnnzoo` (and the `cnnzoo` command, whose
+# `list`, `info` and `--help` need no Keras) does not import Keras and TensorFlow, which
+# take seconds. `from cnnzoo import vgg16` and `cnnzoo.create_model(...)` work as usual.
+_REGISTRY = ("ModelInfo", "create_model", "list_models", "model_info", "register_model")
+
+
+def _public_names() -> list[str]:
+    from cnnzoo import models
+
+    return [*models.__all__, *_REGISTRY, "count_macs"]
+
+
+def __getattr__(name: str):
+    if name == "__all__":
+        return _public_names()
+    if name in _REGISTRY:
+        return getattr(importlib.import_module("cnnzoo.registry"), name)
+    if name == "count_macs":
+        from cnnzoo.compute import count_macs
+
+        return count_macs
+    if not name.startswith("_"):
+        if importlib.util.find_spec(f"cnnzoo.{name}") is not None:  # cnnzoo.models, ...
+            return importlib.import_module(f"cnnzoo.{name}")
+        models = importlib.import_module("cnnzoo.models")
+        if name in models.__all__:
+            return getattr(models, name)
+    raise AttributeError(f"module 'cnnzoo' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_public_names()})

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import difflib
 import fnmatch
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import keras
+if TYPE_CHECKING:  # the registry itself runs without Keras (the command line lists models)
+    import keras
 
 
 @dataclass(frozen=True)
@@ -45,35 +47,111 @@ _FACTORIES: dict[str, Callable[..., keras.Model]] = {}
 _INFOS: dict[str, ModelInfo] = {}
 
 
+def _register_builtin_models() -> None:
+    # Importing the families registers them. It imports Keras (and TensorFlow with it), so it
+    # waits for the first question about a model: `import cnnzoo.registry` stays light.
+    import cnnzoo.models  # noqa: F401
+
+
 def register_model(name: str, factory: Callable[..., keras.Model], **info: Any) -> None:
     """Registers ``factory`` under ``name`` with the :class:`ModelInfo` fields in ``info``.
 
     Raises:
-        ValueError: If ``name`` is already registered.
+        ValueError: If ``name`` is already registered (the built-in names included).
     """
+    _register_builtin_models()
     if name in _FACTORIES:
         raise ValueError(f"A model named {name!r} is already registered.")
     _INFOS[name] = ModelInfo(name=name, **info)
     _FACTORIES[name] = factory
 
 
+def natural_key(name: str) -> tuple:
+    """Sort key that orders the numbers in names by value: ``resnet18`` before ``resnet101``.
+
+    Example:
+        >>> sorted(["resnet101", "resnet18", "resnet50v2", "resnet50"], key=natural_key)
+        ['resnet18', 'resnet50', 'resnet50v2', 'resnet101']
+    """
+    return tuple(int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name))
+
+
 def list_models(pattern: str = "*") -> list[str]:
-    """Registered model names matching an fnmatch ``pattern``, sorted.
+    """Registered model names matching an fnmatch ``pattern``, in natural order.
 
     Example:
         >>> list_models("vgg1[69]")
         ['vgg16', 'vgg19']
+        >>> list_models("resnet1??")
+        ['resnet101', 'resnet110', 'resnet152']
     """
-    return sorted(name for name in _FACTORIES if fnmatch.fnmatchcase(name, pattern))
+    _register_builtin_models()
+    names = (name for name in _FACTORIES if fnmatch.fnmatchcase(name, pattern))
+    return sorted(names, key=natural_key)
+
+
+def suggest_names(name: str, families: Mapping[str, str], n: int = 5) -> list[str]:
+    """Registered names close to a misspelt ``name``: its family's first, then others.
+
+    The family is that of the closest name. Its members come first, closest first, even
+    where a name of another family is as close (``lenet6`` is a LeNet); names of other
+    families follow only when they are much alike.
+
+    Args:
+        name: The name that is not registered.
+        families: Every registered name and its family.
+        n: Most suggestions.
+
+    Returns:
+        Up to ``n`` names; none when no name is close.
+
+    Example:
+        >>> families = {"lenet5": "lenet", "lenet5_modern": "lenet", "resnet56": "resnet"}
+        >>> suggest_names("lenet6", families)
+        ['lenet5', 'lenet5_modern']
+    """
+    text = str(name)
+
+    def closeness(other: str) -> tuple:
+        # Ties (vgg61: vgg11, vgg16 ...) go to the same letters in another order.
+        return (
+            difflib.SequenceMatcher(None, text, other).ratio(),
+            difflib.SequenceMatcher(None, sorted(text), sorted(other)).ratio(),
+        )
+
+    scores = {other: closeness(other) for other in families}
+    ranked = sorted(scores, key=lambda other: (-scores[other][0], -scores[other][1]))
+    if not ranked or scores[ranked[0]][0] < 0.5:  # difflib.get_close_matches' cutoff
+        return []
+    family = families[ranked[0]]
+    same = [other for other in ranked if families[other] == family]
+    others = [other for other in ranked if families[other] != family and scores[other][0] >= 0.8]
+    return (same + others)[:n]
+
+
+def unknown_name_message(name: str, families: Mapping[str, str], listing: str) -> str:
+    """The error for a name that is not registered, with suggestions.
+
+    Args:
+        name: The name asked for.
+        families: Every registered name and its family.
+        listing: What shows every name: ``"list_models()"``, or ``"'cnnzoo list'"`` on the
+            command line.
+
+    Example:
+        >>> print(unknown_name_message("vgg61", {"vgg16": "vgg"}, "'cnnzoo list'"))
+        Unknown model name 'vgg61'. Closest registered names: vgg16. 'cnnzoo list' shows all 1.
+    """
+    close = suggest_names(name, families)
+    hint = f" Closest registered names: {', '.join(close)}." if close else ""
+    return f"Unknown model name {name!r}.{hint} {listing} shows all {len(families)}."
 
 
 def _check_name(name: str) -> None:
+    _register_builtin_models()
     if name not in _FACTORIES:
-        close = difflib.get_close_matches(str(name), list(_FACTORIES), n=5, cutoff=0.5)
-        hint = f" Closest registered names: {', '.join(close)}." if close else ""
-        raise ValueError(
-            f"Unknown model name {name!r}.{hint} list_models() shows all {len(_FACTORIES)}."
-        )
+        families = {other: info.family for other, info in _INFOS.items()}
+        raise ValueError(unknown_name_message(name, families, "list_models()"))
 
 
 def model_info(name: str) -> ModelInfo:

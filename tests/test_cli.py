@@ -13,13 +13,17 @@ import pytest
 
 from cnnzoo import create_model
 from cnnzoo.cli import main
-from cnnzoo.cli.catalog import measure, shipped_counts
+from cnnzoo.cli.catalog import describe, shipped_names, shipped_sheet
 from cnnzoo.data import load_sample
-from cnnzoo.registry import list_models
+from cnnzoo.registry import list_models, model_info, natural_key
+
+# Lines of TensorFlow's start-up logs that no command may print.
+TENSORFLOW_NOISE = ("oneDNN", "cuInit", "cudart", "cuda drivers", "absl::InitializeLog")
 
 
 def cnnzoo(*args, check=True):
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    # As a user's shell runs it: without the TF_CPP_MIN_LOG_LEVEL that the Makefile exports.
+    env = {key: value for key, value in os.environ.items() if key != "TF_CPP_MIN_LOG_LEVEL"}
     result = subprocess.run(
         [sys.executable, "-m", "cnnzoo", *map(str, args)],
         capture_output=True, text=True, env=env, timeout=600, check=False,
@@ -66,11 +70,16 @@ def test_list_shows_counts_and_filters():
     assert rows["resnet50"][2:5] == ["25.61M", "4.09G", "224x224x3"]  # torchvision's figures
 
 
-def test_shipped_counts_cover_the_registry_and_agree_where_cheap_to_check():
-    counts = shipped_counts()
-    assert set(counts) == set(list_models())
-    for name in ("lenet5", "resnet20", "googlenet", "alexnet"):
-        assert counts[name] == measure(name), f"python -m cnnzoo.cli.catalog to regenerate ({name})"
+def test_shipped_catalog_covers_the_registry_and_agrees_where_cheap_to_check():
+    assert shipped_names() == list_models()
+    for name in shipped_names():
+        sheet, info = shipped_sheet(name), model_info(name)
+        assert (sheet.family, sheet.paper, sheet.year, sheet.notes, sheet.min_input_size) == (
+            info.family, info.paper, info.year, info.notes, info.min_input_size,
+        ), f"python -m cnnzoo.cli.catalog to regenerate ({name})"  # fmt: skip
+        assert sheet.default_input_shape == tuple(info.default_input_shape)
+    for name in ("lenet5", "lenet5_modern", "resnet20", "googlenet", "alexnet"):
+        assert describe(name) == shipped_sheet(name), f"python -m cnnzoo.cli.catalog ({name})"
 
 
 def test_info_table_and_set_values_reach_the_factory():
@@ -88,7 +97,11 @@ def test_info_table_and_set_values_reach_the_factory():
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (("info", "lenet6"), "Unknown model name 'lenet6'. Closest registered names: lenet5"),
+        (
+            ("info", "lenet6"),
+            "Unknown model name 'lenet6'. Closest registered names: lenet5, lenet5_modern. "
+            "'cnnzoo list' shows all",
+        ),
         (("info", "lenet5", "--set", "colour=3"), "unknown argument 'colour'"),
         (("info", "lenet5", "--set", "dropout"), "--set takes key=value; received 'dropout'"),
         (
@@ -196,3 +209,152 @@ def test_speed_flags_reach_the_run(tmp_path, digits_folder):
     assert model.get_layer("predictions").dtype_policy.name == "float32"  # a stable softmax
     probabilities = model.predict(np.full((1, 32, 32, 1), 128.0), verbose=0)
     assert probabilities.dtype == np.float32 and abs(probabilities.sum() - 1) < 1e-5
+
+
+# ----- start-up, stderr and messages -----------------------------------------------------
+
+
+def console(*args):
+    """The installed ``cnnzoo`` script, run as a user's shell runs it."""
+    env = {key: value for key, value in os.environ.items() if key != "TF_CPP_MIN_LOG_LEVEL"}
+    script = Path(sys.executable).parent / "cnnzoo"
+    return subprocess.run(
+        [str(script), *map(str, args)], capture_output=True, text=True, env=env, timeout=600,
+        check=False,
+    )  # fmt: skip
+
+
+def tensorflow_noise(stderr: str) -> list[str]:
+    return [line for line in stderr.splitlines() if any(word in line for word in TENSORFLOW_NOISE)]
+
+
+@pytest.mark.parametrize(
+    "args",
+    [("--help",), ("list",), ("info", "lenet5"), ("info", "lenet5", "--num-classes", "7")],
+    ids=["help", "list", "info", "info-that-builds"],
+)
+def test_commands_write_nothing_to_stderr(args):
+    result = console(*args)
+    assert result.returncode == 0 and result.stdout
+    assert result.stderr == ""  # TensorFlow's start-up lines included (the last one imports it)
+
+
+def test_training_writes_no_tensorflow_start_up_lines(trained_run):
+    _, result = trained_run
+    assert tensorflow_noise(result.stderr) == []
+
+
+def test_list_info_and_help_do_not_import_tensorflow():
+    code = (
+        "import contextlib, io, sys\n"
+        "from cnnzoo.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        "    main(['list'])\n"
+        "    main(['info', 'vgg16'])\n"
+        "    with contextlib.suppress(SystemExit):\n"
+        "        main(['--help'])\n"
+        "print([name for name in ('keras', 'tensorflow') if name in sys.modules])\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=300, check=True)  # fmt: skip
+    assert result.stdout.strip() == "[]", result.stderr
+
+
+def test_the_filter_keeps_warnings_and_errors():
+    # TensorFlow imported inside the filter, as the commands do, then a warning from the
+    # user's code and an error record that is not a start-up line.
+    code = (
+        "import os, warnings\n"
+        "from cnnzoo.cli.quiet import tensorflow_noise_filtered\n"
+        "with tensorflow_noise_filtered():\n"
+        "    import tensorflow as tf\n"
+        "    tf.config.list_physical_devices()\n"
+        "    warnings.warn('from the user code')\n"
+        "    os.write(2, b'E0000 00:00:1796402908.747253  4122 saver.cc:12] a real error\\n')\n"
+        "    raise SystemExit('and a real failure')\n"
+    )
+    env = {key: value for key, value in os.environ.items() if key != "TF_CPP_MIN_LOG_LEVEL"}
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            env=env, timeout=300, check=False)  # fmt: skip
+    assert result.returncode == 1
+    assert "UserWarning: from the user code" in result.stderr
+    assert "saver.cc:12] a real error" in result.stderr
+    assert result.stderr.strip().endswith("and a real failure")
+    assert tensorflow_noise(result.stderr) == []
+
+
+def test_list_sorts_names_naturally():
+    names = [line.split()[0] for line in cnnzoo("list").stdout.splitlines()[2:]]
+    assert names == sorted(names, key=natural_key) != sorted(names)
+    assert names.index("resnet18") < names.index("resnet34") < names.index("resnet101")
+
+
+def test_a_misspelt_flag_gets_the_usage_and_the_closest_flag():
+    result = cnnzoo("info", "lenet5", "--inputshape", "32,32,3", check=False)
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == 2 and lines[0].startswith("usage: cnnzoo info ")
+    assert lines[-1] == (
+        "cnnzoo info: error: unrecognized arguments: --inputshape 32,32,3; "
+        "did you mean --input-shape?"
+    )
+
+
+def test_a_misspelt_flag_of_train(capsys):
+    with pytest.raises(SystemExit) as done:
+        main(["train", "lenet5", "--lrr", "0.1"])
+    err = capsys.readouterr().err
+    assert done.value.code == 2 and "usage: cnnzoo train " in err
+    assert err.strip().splitlines()[-1].endswith("--lrr 0.1; did you mean --lr?")
+
+
+def test_a_misspelt_command_gets_the_closest_command():
+    result = cnnzoo("trian", "lenet5", check=False)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1].endswith("did you mean train?")
+
+
+@pytest.mark.parametrize(
+    ("typo", "suggestions"),
+    [("lenet6", "lenet5, lenet5_modern"), ("vgg61", "vgg16, vgg11, vgg13, vgg19, vgg16_bn")],
+)
+def test_an_unknown_model_suggests_its_family_first(typo, suggestions):
+    result = cnnzoo("info", typo, check=False)
+    assert result.returncode == 2
+    assert f"Closest registered names: {suggestions}. 'cnnzoo list' shows all" in result.stderr
+
+
+def test_train_errors_name_flags_not_python_arguments(tmp_path, capsys):
+    with pytest.raises(SystemExit) as done:
+        main(["train", "lenet5", "--out", str(tmp_path / "none"), "--resume"])
+    err = capsys.readouterr().err
+    assert done.value.code == 2 and "cnnzoo train: error: --resume, but " in err
+    assert "resume=True" not in err
+    with pytest.raises(SystemExit):
+        main(["train", "lenet5", "--lr", "-1"])
+    err = capsys.readouterr().err
+    assert "--lr" in err and "learning_rate" not in err
+
+
+def test_tune_errors_name_flags_not_python_arguments(monkeypatch, capsys):
+    import cnnzoo.tuning
+
+    def search(*args, **kwargs):  # the library's error for a project that holds another search
+        raise ValueError(
+            "The project 'tuning/lenet5' holds a different search (max_epochs: 3 -> 9). Pass "
+            "overwrite=True to start it afresh, or a new project_name."
+        )
+
+    monkeypatch.setattr(cnnzoo.tuning, "search", search)
+    with pytest.raises(SystemExit):
+        main(["tune", "lenet5", "--max-epochs", "9"])
+    assert capsys.readouterr().err.strip() == (
+        "cnnzoo tune: error: The project 'tuning/lenet5' holds a different search "
+        "(--max-epochs: 3 -> 9). Pass --overwrite to start it afresh, or a new --project."
+    )
+
+
+def test_info_from_the_catalogue_is_what_a_build_prints(capsys):
+    assert main(["info", "resnet20"]) == 0
+    shipped = capsys.readouterr().out
+    assert main(["info", "resnet20", "--num-classes", "10"]) == 0  # the default, built
+    assert capsys.readouterr().out == shipped

@@ -1,6 +1,9 @@
 """Tests of the model registry: listing, creating and describing models by name."""
 
 import dataclasses
+import inspect
+import subprocess
+import sys
 
 import keras
 import pytest
@@ -40,9 +43,10 @@ EXPECTED_NAMES = [
 ]
 
 
-def test_list_models_all_sorted():
+def test_list_models_all_in_natural_order():
     names = cnnzoo.list_models()
-    assert names == sorted(names)
+    assert names == sorted(names, key=registry.natural_key)
+    assert names.index("resnet18") < names.index("resnet101")  # 18 < 101, "18" > "101"
     assert set(EXPECTED_NAMES) <= set(names)
     assert cnnzoo.list_models("*") == names
 
@@ -55,7 +59,7 @@ def test_list_models_all_sorted():
         ("alexnet*", ["alexnet", "alexnet_single_tower"]),
         ("lenet?", ["lenet5"]),
         ("vgg??", ["vgg11", "vgg13", "vgg16", "vgg19"]),
-        ("resnet*v2", ["resnet101v2", "resnet152v2", "resnet50v2"]),
+        ("resnet*v2", ["resnet50v2", "resnet101v2", "resnet152v2"]),
         ("resnet1??", ["resnet101", "resnet110", "resnet152"]),
         ("densenet*", []),
         ("VGG16", []),  # case-sensitive
@@ -191,6 +195,21 @@ def test_unknown_names_suggest_close_names(function, typo, suggestion):
     assert "list_models()" in message
 
 
+@pytest.mark.parametrize(
+    ("typo", "expected"),
+    [
+        ("lenet6", ["lenet5", "lenet5_modern"]),  # alexnet is as close to "lenet6", but no LeNet
+        ("alexnt", ["alexnet", "alexnet_single_tower"]),
+        ("vgg61", ["vgg16", "vgg11", "vgg13", "vgg19", "vgg16_bn"]),  # vgg16: the same letters
+        ("resnet50_v2", ["resnet50v2", "resnet50", "resnet101v2", "resnet152v2", "resnet152"]),
+        ("zzzzzz", []),
+    ],
+)
+def test_suggestions_come_from_the_family_first(typo, expected):
+    families = {name: cnnzoo.model_info(name).family for name in cnnzoo.list_models()}
+    assert registry.suggest_names(typo, families) == expected
+
+
 def test_unknown_name_without_close_names():
     with pytest.raises(ValueError, match=r"Unknown model name 'zzzzzz'\. list_models\(\)") as info:
         cnnzoo.model_info("zzzzzz")
@@ -249,3 +268,57 @@ def test_registering_an_existing_builtin_name_raises():
 
 def test_dummy_registration_was_cleaned_up():
     assert "test_registry_dummy_model" not in cnnzoo.list_models()
+
+
+def test_importing_cnnzoo_and_the_registry_loads_no_keras():
+    """The command line's list, info and --help rely on it; the names load on first use."""
+    code = (
+        "import sys, cnnzoo, cnnzoo.registry, cnnzoo.compute.rows\n"
+        "print('keras' in sys.modules, 'tensorflow' in sys.modules)\n"
+        "from cnnzoo import vgg16, list_models\n"
+        "print(len(list_models()) >= 28, vgg16.__module__, 'keras' in sys.modules)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=300, check=True)  # fmt: skip
+    assert result.stdout.split() == ["False", "False", "True", "cnnzoo.models.vgg", "True"]
+
+
+def test_the_public_names_load_on_first_use():
+    assert set(cnnzoo.__all__) == {*cnnzoo.models.__all__, "ModelInfo", "count_macs",
+                                   "create_model", "list_models", "model_info",
+                                   "register_model"}  # fmt: skip
+    namespace = {}
+    exec("from cnnzoo import *", namespace)
+    assert namespace["resnet50"] is cnnzoo.models.resnet50
+    assert cnnzoo.layers.__name__ == "cnnzoo.layers"  # a subpackage, as an attribute
+    with pytest.raises(AttributeError, match="no attribute 'lenet6'"):
+        cnnzoo.lenet6  # noqa: B018
+
+
+@pytest.mark.parametrize(
+    ("factory", "fixed", "defaults"),
+    [
+        (cnnzoo.vgg16, "config", {"norm": None, "dropout": 0.5}),
+        (cnnzoo.vgg16_bn, "config", {"norm": "batch"}),
+        (cnnzoo.resnet18, "depth", {"variant": "v1.5", "downsample": "first"}),
+        (cnnzoo.resnet50v2, "depth", {"variant": "v2", "downsample": "last"}),
+        (cnnzoo.resnet20, "depth", {"stem": "cifar", "shortcut": "zero_pad", "num_classes": 10}),
+    ],
+)
+def test_named_factories_show_the_family_arguments_with_their_own_defaults(
+    factory, fixed, defaults
+):
+    # They were `(**kwargs)`: help(), the docs and inspect saw no argument at all.
+    parameters = inspect.signature(factory).parameters
+    assert fixed not in parameters
+    assert {"widths", "input_shape", "weights"} <= set(parameters)
+    for argument, default in defaults.items():
+        assert parameters[argument].default == default, argument
+
+
+def test_cifar_resnet_shows_its_depth_then_the_resnet_arguments():
+    parameters = list(inspect.signature(cnnzoo.cifar_resnet).parameters.values())
+    assert (parameters[0].name, parameters[0].default) == ("depth", 20)
+    assert {p.name for p in parameters[1:]} == set(inspect.signature(cnnzoo.resnet).parameters) - {
+        "depth"
+    }

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import difflib
 import os
+import re
 import sys
 
 EXAMPLES = {
@@ -55,8 +57,14 @@ def add_data_argument(parser) -> None:
     )  # fmt: skip
 
 
-def _parser() -> argparse.ArgumentParser:
-    from cnnzoo.cli import commands  # deferred: keras loads only when a command runs
+# Commands that answer from the shipped catalogue; the others import TensorFlow first.
+WITHOUT_TENSORFLOW = ("list", "info")
+
+
+def _parser(command: str | None) -> argparse.ArgumentParser:
+    """The parser, with the arguments of ``command`` only: the others' arguments import
+    the library (and TensorFlow) and are not needed to run it, or for ``cnnzoo --help``."""
+    from cnnzoo.cli import commands
 
     parser = argparse.ArgumentParser(
         prog="cnnzoo",
@@ -73,25 +81,125 @@ def _parser() -> argparse.ArgumentParser:
             epilog=f"examples:\n  {EXAMPLES[name]}",
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )  # fmt: skip
-        add_arguments(sub)
+        if name == command:
+            add_arguments(sub)
         sub.set_defaults(handler=handler, parser=sub)
     return parser
+
+
+def _command(argv: list[str]) -> str | None:
+    """The subcommand in ``argv``: its first word (``cnnzoo`` itself takes only ``-h``)."""
+    return next((word for word in argv if not word.startswith("-")), None)
+
+
+def _did_you_mean(word: str, choices) -> str:
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f"; did you mean {close[0]}?" if close else ""
+
+
+def _long_flags(parser: argparse.ArgumentParser) -> dict[str, str]:
+    """``{dest: '--flag'}`` of the options of ``parser`` (argparse lists them in
+    ``_actions`` only)."""
+    return {
+        action.dest: next(flag for flag in action.option_strings if flag.startswith("--"))
+        for action in parser._actions
+        if any(flag.startswith("--") for flag in action.option_strings) and action.dest != "help"
+    }
+
+
+def _unrecognized(parser: argparse.ArgumentParser, extras: list[str]) -> str:
+    """argparse's error for arguments it does not know, with the closest flag."""
+    hints = [
+        _did_you_mean(word.split("=", 1)[0], _long_flags(parser).values())
+        for word in extras
+        if word.startswith("-")
+    ]
+    hint = next((hint for hint in hints if hint), "")
+    return f"unrecognized arguments: {' '.join(extras)}{hint}"
+
+
+# keyword=value as a Python error message writes it; value: a repr, up to the punctuation
+# that ends the clause.
+_KEYWORD = re.compile(
+    r"(?<![\w.-])(?P<name>[a-z][a-z0-9_]*)="
+    r"""(?P<value>'[^']*'|"[^"]*"|\([^()]*\)|\[[^\[\]]*\]|[^\s,;]+?)(?=[.,;:)]?(?:\s|$))"""
+)
+
+
+def speak_flags(message: str, flags: dict[str, str]) -> str:
+    """A library error in the command line's words: ``resume=True`` as ``--resume``,
+    ``learning_rate=-1.0`` as ``--lr -1.0``, ``list_models()`` as ``'cnnzoo list'``.
+
+    Args:
+        message: The error.
+        flags: ``{library parameter: flag}`` of the command that ran.
+
+    Example:
+        >>> flags = {"resume": "--resume", "learning_rate": "--lr", "project_name": "--project"}
+        >>> speak_flags("runs/a holds a run; pass resume=True (--resume) to continue it.", flags)
+        'runs/a holds a run; pass --resume to continue it.'
+        >>> speak_flags("learning_rate must be > 0; received learning_rate=-1.0.", flags)
+        '--lr must be > 0; received --lr -1.0.'
+        >>> speak_flags("Pass overwrite=True, or a new project_name.", flags)
+        'Pass overwrite=True, or a new --project.'
+    """
+
+    def keyword(match: re.Match) -> str:
+        flag = flags.get(match["name"])
+        if flag is None:
+            return match[0]
+        value = match["value"]
+        return flag if value == "True" else f"no {flag}" if value == "False" else f"{flag} {value}"
+
+    message = _KEYWORD.sub(keyword, message.replace("list_models()", "'cnnzoo list'"))
+    for name, flag in flags.items():
+        # A parameter's own name: learning_rate (words joined by "_" are Python's), or any
+        # name as a key of a settings comparison ("epochs: 5 -> 10").
+        pattern = rf"(?<![\w.'-]){name}(?=: )" if "_" not in name else rf"(?<![\w.'-]){name}\b"
+        message = re.sub(pattern, flag, message)
+    return re.sub(r"(--[\w-]+) \(\1\)", r"\1", message)  # "pass --resume (--resume)"
+
+
+def _flags(args: argparse.Namespace) -> dict[str, str]:
+    """``{library parameter: flag}`` of the command that ran: a flag's dest, unless the
+    command names the parameter (``set_defaults(flag_for={"learning_rate": "--lr"})``)."""
+    return {**_long_flags(args.parser), **getattr(args, "flag_for", {})}
 
 
 def main(argv: list[str] | None = None) -> int:
     """Runs the command line; returns the exit status (0 done, 1 failed, 2 bad usage)."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    args = _parser().parse_args(argv)
-    from cnnzoo.training import TrainingDivergedError
+    argv = sys.argv[1:] if argv is None else list(argv)
+    command = _command(argv)
+    from cnnzoo.cli.commands import COMMANDS
 
+    if command is not None and command not in COMMANDS:
+        _parser(None).error(
+            f"argument COMMAND: invalid choice: {command!r} (choose from "
+            f"{', '.join(COMMANDS)}){_did_you_mean(command, COMMANDS)}"
+        )
+    if command in COMMANDS and command not in WITHOUT_TENSORFLOW:
+        from cnnzoo.cli.quiet import import_tensorflow_quietly
+
+        import_tensorflow_quietly()  # before the arguments: their choices import the library
+    args, extras = _parser(command).parse_known_args(argv)
+    if extras:
+        args.parser.error(_unrecognized(args.parser, extras))
     try:
         return args.handler(args) or 0
     except (UsageError, ValueError, FileNotFoundError) as error:
-        args.parser.exit(2, f"cnnzoo {args.command}: error: {error}\n")
-    except TrainingDivergedError as error:
-        args.parser.exit(1, f"cnnzoo {args.command}: {error}\n")
+        message = speak_flags(str(error), _flags(args))
+        args.parser.exit(2, f"cnnzoo {args.command}: error: {message}\n")
+    except RuntimeError as error:
+        training = sys.modules.get("cnnzoo.training")  # loaded if a command trained
+        if training is None or not isinstance(error, training.TrainingDivergedError):
+            raise
+        args.parser.exit(1, f"cnnzoo {args.command}: {speak_flags(str(error), _flags(args))}\n")
     except KeyboardInterrupt:
         args.parser.exit(130, f"\ncnnzoo {args.command}: interrupted.\n")
+    except BrokenPipeError:  # `cnnzoo list | head`: the reader has gone, nothing to say
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
 
 
 if __name__ == "__main__":

@@ -94,23 +94,34 @@ def _info_arguments(parser) -> None:
     add_model_arguments(parser)
 
 
-def info_command(args) -> int:
-    from cnnzoo.compute import count_macs, format_layer_table, layer_table
-    from cnnzoo.registry import create_model, model_info
+def info_text(sheet) -> str:
+    """What ``cnnzoo info`` prints for a :class:`~cnnzoo.cli.catalog.ModelSheet`."""
+    from cnnzoo.compute.rows import format_layer_table
 
-    info = model_info(args.model)
-    model = create_model(args.model, **model_kwargs(args, num_classes=args.num_classes))
-    trainable = sum(int(w.numpy().size) for w in model.trainable_weights)
-    year = "" if str(info.year) in info.paper else f", {info.year}"
-    print(f"{info.name} ({info.family}): {info.paper}{year}")
-    if info.notes:
-        print(f"Deviations and choices: {info.notes}")
-    print(
-        f"Input {tuple(model.input_shape[1:])}, output {tuple(model.output_shape[1:])}; "
-        f"parameters {model.count_params():,} (trainable {trainable:,}, non-trainable "
-        f"{model.count_params() - trainable:,}); forward MACs {count_macs(model):,}\n"
-    )
-    print(format_layer_table(layer_table(model)))
+    year = "" if str(sheet.year) in sheet.paper else f", {sheet.year}"
+    lines = [f"{sheet.name} ({sheet.family}): {sheet.paper}{year}"]
+    if sheet.notes:
+        lines.append(f"Deviations and choices: {sheet.notes}")
+    lines += [
+        f"Input {sheet.input_shape}, output {sheet.output_shape}; parameters "
+        f"{sheet.params:,} (trainable {sheet.trainable_params:,}, non-trainable "
+        f"{sheet.params - sheet.trainable_params:,}); forward MACs {sheet.macs:,}\n",
+        format_layer_table(sheet.layers),
+    ]
+    return "\n".join(lines)
+
+
+def info_command(args) -> int:
+    from cnnzoo.cli.catalog import describe, shipped_sheet
+
+    sheet = shipped_sheet(args.model)  # an unknown name fails here, without TensorFlow
+    kwargs = model_kwargs(args, num_classes=args.num_classes)
+    if kwargs:  # the shipped sheet is the model at its defaults; others are built
+        from cnnzoo.cli.quiet import import_tensorflow_quietly
+
+        import_tensorflow_quietly()
+        sheet = describe(args.model, **kwargs)
+    print(info_text(sheet))
     return 0
 
 
@@ -152,6 +163,10 @@ def _train_arguments(parser) -> None:
     cluster.add_argument("--num-processes", type=int, help="processes training together")
     cluster.add_argument("--process-id", type=int, help="this process, 0 to N-1")
     add_model_arguments(parser)
+    # train()'s parameters with other names than the flags, for its errors (see speak_flags)
+    parser.set_defaults(
+        flag_for={"learning_rate": "--lr", "jit_compile": "--jit", "model_kwargs": "--set"}
+    )
 
 
 def _distribution(args):

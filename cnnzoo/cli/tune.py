@@ -58,6 +58,9 @@ def tune_arguments(parser) -> None:
     parser.add_argument("--worker-timeout", type=float, default=60.0,
                         help="distributed: seconds without a heartbeat before a worker's "
                              "trial goes to another")  # fmt: skip
+    # search()'s parameters with other names than the flags, for its errors
+    parser.set_defaults(flag_for={"project_name": "--project", "pretrained": "--finetune-from",
+                                  "fixed": "--fix", "space": "--set"})  # fmt: skip
 
 
 def _print_space(model: str) -> None:
