@@ -215,12 +215,33 @@ def test_the_same_seed_tries_the_same_hyperparameters(digits, tmp_path):
 
 def test_a_changed_search_in_an_existing_project_is_refused(digits, tmp_path):
     quick_search(digits, tmp_path, max_trials=1)
-    with pytest.raises(ValueError, match=r"tuner: 'random' -> 'bayesian'.*overwrite=True"):
+    with pytest.raises(ValueError, match=r"tuner: 'random' -> 'bayesian'\n.*overwrite=True"):
         quick_search(digits, tmp_path, max_trials=1, tuner="bayesian")
-    with pytest.raises(ValueError, match=r"hypermodel:.*new project_name"):
-        quick_search(digits, tmp_path, max_trials=1, fixed={"batch_size": 32})
+    with pytest.raises(ValueError) as refused:
+        quick_search(digits, tmp_path, max_trials=1, fixed={**QUICK, "batch_size": 32})
+    # The changed settings by name, in a few lines (not the whole recorded search).
+    message = str(refused.value)
+    assert "hypermodel.fixed.batch_size: 64 -> 32" in message
+    assert "hypermodel.hyperparameters[batch_size].value: 64 -> 32" in message
+    assert len(message.splitlines()) <= 6 and len(message) < 800, message
     fresh = quick_search(digits, tmp_path, max_trials=1, tuner="bayesian", overwrite=True)
     assert len(fresh.trials) == 1
+
+
+def test_a_search_prints_one_line_per_trial_and_the_best_as_a_table(digits, tmp_path, capsys):
+    result = quick_search(digits, tmp_path, max_trials=3, verbose=1, tune=["learning_rate"])
+    out = capsys.readouterr().out
+    lines = [line for line in out.splitlines() if line.startswith("Trial ")]
+    assert [line.split(":")[0] for line in lines] == ["Trial 1/3", "Trial 2/3", "Trial 3/3"]
+    for line, row in zip(lines, result.trials, strict=True):
+        assert f"val_accuracy {row['score']:.4f}, 1 epochs, " in line
+        assert line.endswith(f"learning_rate={row['learning_rate']:.3g}")  # not the default
+    assert "Search: Running Trial" not in out and "tuner/" not in out  # KerasTuner's tables
+    best = out[out.index("Best trial: ") :].splitlines()
+    number = 1 + [row["score"] for row in result.trials].index(result.best_score)
+    assert best[0].startswith(f"Best trial: {number} of 3, val_accuracy {result.best_score:.4f}")
+    assert best[1].split() == ["hyperparameter", "value", "default"]
+    assert any(line.split()[0] == "learning_rate" and line.endswith("*") for line in best[2:])
 
 
 def test_one_hot_labels_are_accepted(digits, tmp_path):

@@ -76,7 +76,6 @@ def _print_space(model: str) -> None:
 
 def tune_command(args) -> int:
     from cnnzoo.cli.commands import parse_sets, parse_shape
-    from cnnzoo.cli.tables import format_rows
     from cnnzoo.tuning import Distributed, search
 
     if args.space:
@@ -98,15 +97,9 @@ def tune_command(args) -> int:
         max_params=args.max_params, distributed=distributed,
         worker_timeout=args.worker_timeout, verbose=1,
     )  # fmt: skip
-    if result.trials:
-        table = [
-            (row["trial_id"], row["status"], "" if row["score"] is None else f"{row['score']:.4f}",
-             row["epochs"], row["worker"], row["reason"][:60])
-            for row in result.trials
-        ]  # fmt: skip
-        print(format_rows(("trial", "status", "score", "epochs", "worker", "reason"), table))
-    if result.best_hyperparameters is not None:
-        best = {k: v for k, v in result.best_hyperparameters.items() if not k.startswith("tuner/")}
-        print(f"\nBest {args.objective}: {result.best_score:.4f} with {best}")
-    print(f"Project folder: {result.project_dir}")
+    if distributed is not None and distributed.tuner_id != "chief":
+        print(f"Worker {distributed.tuner_id} is done; the chief writes the results.")
+    elif result.best_hyperparameters is None:
+        print(f"No trial of {len(result.trials)} has a score: see why in trials.csv.")
+    print(f"Project folder: {result.project_dir} (every trial in trials.csv, scores.png)")
     return 0

@@ -27,6 +27,8 @@ from concurrent import futures
 from dataclasses import dataclass
 from pathlib import Path
 
+from cnnzoo._compat import keras_tuner_service, keras_tuner_synchronized, keras_tuner_trial
+
 ENVIRONMENT = ("KERASTUNER_ORACLE_IP", "KERASTUNER_ORACLE_PORT", "KERASTUNER_TUNER_ID")
 CHIEF = "chief"
 
@@ -213,16 +215,9 @@ class Heartbeats:
             self._beat(self._tuner_id, stopped=True)
 
 
-def _protos():
-    from keras_tuner.src import protos
-    from keras_tuner.src.distribute.oracle_chief import OracleServicer
-
-    return protos, OracleServicer
-
-
 def _release(oracle, tuner_id: str) -> str | None:
     """Forgets a worker that is gone; its running trial goes back in the queue."""
-    from keras_tuner.src.engine.oracle import synchronized
+    synchronized = keras_tuner_synchronized()
 
     @synchronized
     def release(oracle):
@@ -238,7 +233,7 @@ def _release(oracle, tuner_id: str) -> str | None:
 
 def _known_workers(oracle) -> list[str]:
     """The IDs of the workers the oracle is waiting on, read under the oracle's lock."""
-    from keras_tuner.src.engine.oracle import synchronized
+    synchronized = keras_tuner_synchronized()
 
     @synchronized
     def known(oracle):
@@ -248,9 +243,9 @@ def _known_workers(oracle) -> list[str]:
 
 
 def _servicer(oracle):
-    protos, oracle_servicer = _protos()
-    from keras_tuner.src.engine import trial as trial_module
-    from keras_tuner.src.engine.oracle import synchronized
+    protos, oracle_servicer = keras_tuner_service()
+    trial_class, status = keras_tuner_trial()
+    synchronized = keras_tuner_synchronized()
 
     class Servicer(oracle_servicer):
         """KerasTuner's servicer, except that a worker asking for work while other
@@ -261,13 +256,11 @@ def _servicer(oracle):
             @synchronized
             def create(oracle):
                 trial = oracle.create_trial(request.tuner_id)
-                if trial.status == trial_module.TrialStatus.STOPPED:
+                if trial.status == status.STOPPED:
                     self.stop_triggered = True
                     if oracle.ongoing_trials:
                         oracle.tuner_ids.add(request.tuner_id)
-                        trial = trial_module.Trial(
-                            oracle.get_space(), status=trial_module.TrialStatus.IDLE
-                        )
+                        trial = trial_class(oracle.get_space(), status=status.IDLE)
                 return trial
 
             trial = create(self.oracle)
@@ -286,7 +279,7 @@ def serve(oracle, settings: Distributed, heartbeats: Heartbeats, *, poll: float 
     """
     import grpc
 
-    protos, _ = _protos()
+    protos, _ = keras_tuner_service()
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
     servicer = _servicer(oracle)
     protos.get_service_grpc().add_OracleServicer_to_server(servicer, server)
@@ -316,13 +309,12 @@ def serve(oracle, settings: Distributed, heartbeats: Heartbeats, *, poll: float 
 def patient_client(oracle_client, wait: float = 0.5):
     """Makes a worker's oracle client wait ``wait`` seconds before asking again after an
     IDLE answer (KerasTuner asks again at once, flooding the chief)."""
-    from keras_tuner.src.engine import trial as trial_module
-
+    _, status = keras_tuner_trial()
     create_trial = oracle_client.create_trial
 
     def create_trial_patiently(tuner_id):
         trial = create_trial(tuner_id)
-        if trial.status == trial_module.TrialStatus.IDLE:
+        if trial.status == status.IDLE:
             time.sleep(wait)
         return trial
 

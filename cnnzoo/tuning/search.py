@@ -3,7 +3,6 @@ and writes the trial table, the best model and hyperparameters and a plot."""
 
 from __future__ import annotations
 
-import json
 import time
 import warnings
 from collections.abc import Mapping, Sequence
@@ -19,15 +18,42 @@ import tensorflow as tf
 from cnnzoo.models.common_args import check_choice, check_positive_int
 from cnnzoo.tuning import distributed as dist
 from cnnzoo.tuning.hypermodel import FAMILY_MODELS, CNNHyperModel
-from cnnzoo.tuning.results import plot_scores, record_trial, trial_rows, write_json, write_table
+from cnnzoo.tuning.results import (
+    best_table,
+    plot_scores,
+    record_trial,
+    trial_line,
+    trial_rows,
+    write_table,
+)
+from cnnzoo.tuning.state import (
+    atomic_keras_tuner_files,
+    read_json,
+    repair_project,
+    tuner_file_for_resume,
+    write_json,
+)
 
 SEARCH_RECORD = "cnnzoo_search.json"  # what defines the search, to refuse a changed one
 
 
 class _Recording:
     """Tuner mixin: notes each trial's time, epochs and worker next to KerasTuner's files,
-    and declares a :class:`CNNHyperModel`'s space without building a model (KerasTuner
-    builds one with the defaults, which may be a configuration that cannot be built)."""
+    mends a damaged project before reloading it, and declares a :class:`CNNHyperModel`'s
+    space without building a model (KerasTuner builds one with the defaults, which may be
+    a configuration that cannot be built)."""
+
+    recovered: tuple[str, ...] = ()
+    report = True  # one line per trial
+    _summary: dict[str, Any] | None = None
+
+    def reload(self):
+        if self._is_worker():  # the chief owns the oracle's files
+            return super().reload()
+        self.recovered = (*self.recovered, *repair_project(self))
+        if not Path(self.oracle._get_oracle_fname()).exists():
+            return self._populate_initial_space()  # nothing could be recovered
+        return super().reload()
 
     def _populate_initial_space(self):
         if not isinstance(self.hypermodel, CNNHyperModel):
@@ -35,6 +61,10 @@ class _Recording:
         hp = self.oracle.get_space()
         self.hypermodel.values(hp)  # every hyperparameter, conditional ones included
         self.oracle.update_space(hp)
+
+    def on_search_begin(self):
+        self.oracle.verbose = 0  # one line per trial instead of KerasTuner's tables
+        super().on_search_begin()
 
     def run_trial(self, trial, *args, **kwargs):
         start, histories = time.time(), []
@@ -45,10 +75,35 @@ class _Recording:
             return histories
         finally:
             epochs = sum(len(getattr(h, "history", {}).get("loss", [])) for h in histories)
+            seconds = time.time() - start
             record_trial(
-                self.get_trial_dir(trial.trial_id), seconds=time.time() - start, epochs=epochs,
+                self.get_trial_dir(trial.trial_id), seconds=seconds, epochs=epochs,
                 worker=self.tuner_id,
             )  # fmt: skip
+            objective = self.oracle.objective
+            scores = [
+                value for h in histories for value in getattr(h, "history", {}).get(
+                    objective.name, []
+                )
+            ]  # fmt: skip
+            better = max if objective.direction == "max" else min
+            self._summary = {
+                "seconds": seconds, "epochs": epochs, "score": better(scores) if scores else None
+            }  # fmt: skip
+
+    def on_trial_end(self, trial):
+        super().on_trial_end(trial)
+        if self.report:
+            space = self.oracle.get_space()
+            total = getattr(self.oracle, "max_trials", None)
+            print(
+                trial_line(
+                    trial, self._summary or {}, objective=self.oracle.objective.name,
+                    defaults={hp.name: hp.default for hp in space.space}, total=total,
+                ),
+                flush=True,
+            )  # fmt: skip
+        self._summary = None
 
 
 TUNERS = {
@@ -73,6 +128,8 @@ class SearchResult:
         best_model: The best model, trained (``None`` likewise).
         best_score: The best trial's score.
         tuner: The KerasTuner tuner, for anything else.
+        recovered: One line per damaged file that the resume mended (see
+            :func:`cnnzoo.tuning.state.repair_project`).
     """
 
     project_dir: Path
@@ -81,6 +138,7 @@ class SearchResult:
     best_model: keras.Model | None = None
     best_score: float | None = None
     tuner: Any = None
+    recovered: list[str] = field(default_factory=list)
 
 
 def _channels_and_classes(data) -> tuple[int | None, int | None]:
@@ -122,18 +180,64 @@ def _load(train, validation, seed: int):
     return train, validation, classes, channels, None
 
 
-def _check_record(project_dir: Path, record: dict, overwrite: bool) -> None:
+def _brief(value: Any) -> str:
+    text = "(none)" if value is None else repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def differences(before: Any, after: Any, path: str = "") -> list[str]:
+    """One line per setting that differs between two search records: dictionaries
+    compared key by key, hyperparameters by name, each value cut to 60 characters.
+
+    Example:
+        >>> differences({"max_trials": 3, "hypermodel": {"fixed": {}}},
+        ...             {"max_trials": 4, "hypermodel": {"fixed": {"batch_size": 32}}})
+        ['hypermodel.fixed.batch_size: (none) -> 32', 'max_trials: 3 -> 4']
+    """
+    if isinstance(before, dict) and isinstance(after, dict):
+        lines = []
+        for key in sorted(set(before) | set(after), key=str):
+            lines += differences(before.get(key), after.get(key), f"{path}{key}.")
+        return lines
+    if _named(before) and _named(after):  # hyperparameter configurations
+        return differences(_by_name(before), _by_name(after), path.removesuffix("."))
+    if before == after:
+        return []
+    return [f"{path.removesuffix('.')}: {_brief(before)} -> {_brief(after)}"]
+
+
+def _named(value: Any) -> bool:
+    return bool(value) and isinstance(value, list) and all(
+        isinstance(item, dict) and "name" in item for item in value
+    )
+
+
+def _by_name(items: list[dict]) -> dict[str, Any]:
+    return {f"[{item['name']}]": item for item in items}
+
+
+def _check_record(project_dir: Path, record: dict, overwrite: bool) -> list[str]:
+    """Refuses a project that holds another search; returns a note when the record of
+    the earlier search cannot be read (it is then written anew)."""
     path = project_dir / SEARCH_RECORD
     if overwrite or not path.exists():
-        return
-    before = json.loads(path.read_text())
-    changed = sorted(key for key in set(before) | set(record) if before.get(key) != record.get(key))
-    if changed:
-        details = "; ".join(f"{key}: {before.get(key)!r} -> {record.get(key)!r}" for key in changed)
+        return []
+    before = read_json(path)
+    if not isinstance(before, dict):
+        path.replace(path.with_name(path.name + ".damaged"))
+        return [
+            f"{SEARCH_RECORD}: unreadable, so the earlier settings could not be compared; "
+            f"kept as {SEARCH_RECORD}.damaged and written anew"
+        ]
+    changes = differences(before, record)
+    if changes:
+        shown = "".join(f"\n  {line}" for line in changes[:8])
+        more = f"\n  ... and {len(changes) - 8} more" if len(changes) > 8 else ""
         raise ValueError(
-            f"The project {str(project_dir)!r} holds a different search ({details}). Pass "
-            "overwrite=True to start it afresh, or a new project_name."
+            f"The project {str(project_dir)!r} holds a different search:{shown}{more}\n"
+            "Pass overwrite=True to start it afresh, or a new project_name."
         )
+    return []
 
 
 def search(
@@ -207,7 +311,9 @@ def search(
             trials. The project folder must be shared.
         worker_timeout: Seconds without a heartbeat after which the chief gives a
             worker's trial to another one.
-        verbose: ``fit`` and tuner verbosity.
+        verbose: ``0``: silent; ``1``: one line per trial (its number, score, epochs,
+            time and the hyperparameters that differ from the defaults), then the best
+            trial as a small table; ``2``: Keras' line per epoch too.
 
     Returns:
         A :class:`SearchResult`.
@@ -266,8 +372,7 @@ def search(
         "max_epochs": max_epochs, "factor": factor if tuner == "hyperband" else None,
         "seed": seed, "hypermodel": _describe(hypermodel),
     }  # fmt: skip
-    if not is_worker:
-        _check_record(project_dir, record, overwrite)
+    recovered = [] if is_worker else _check_record(project_dir, record, overwrite)
     keras.utils.set_random_seed(seed)
     kwargs = dict(
         objective=objective, directory=str(directory), project_name=project_name,
@@ -279,8 +384,13 @@ def search(
     else:
         kwargs.update(max_trials=max_trials or 10)
     tuner_class = type(TUNERS[tuner].__name__, (_Recording, TUNERS[tuner]), {})
-    with dist.environment(settings):
+    with dist.environment(settings), atomic_keras_tuner_files():
+        if not is_worker and not overwrite:
+            recovered += tuner_file_for_resume(project_dir)
         search_tuner = tuner_class(hypermodel, **kwargs)
+        recovered += search_tuner.recovered
+        if recovered and verbose:
+            print(f"Recovered {project_dir}:" + "".join(f"\n  {note}" for note in recovered))
         if tuner == "hyperband" and max_trials is not None:
             search_tuner.oracle.max_trials = max_trials
         if not is_worker:
@@ -288,9 +398,12 @@ def search(
         callbacks = []
         if patience is not None:
             callbacks.append(keras.callbacks.EarlyStopping(monitor=objective, patience=patience))
+        search_tuner.report = verbose >= 1
+        search_tuner.oracle.verbose = 0  # the chief's too: cnnzoo prints its own lines
         fit = dict(
-            validation_data=validation, epochs=max_epochs, callbacks=callbacks, verbose=verbose
-        )
+            validation_data=validation, epochs=max_epochs, callbacks=callbacks,
+            verbose=2 if verbose >= 2 else 0,
+        )  # fmt: skip
         if settings is None:
             search_tuner.search(train, **fit)
         elif settings.is_chief:
@@ -300,8 +413,17 @@ def search(
         else:
             _work(search_tuner, settings, project_dir, worker_timeout, train, fit)
     if is_worker:
-        return SearchResult(project_dir, trial_rows(project_dir), tuner=search_tuner)
-    return _finish(search_tuner, project_dir, objective)
+        return SearchResult(
+            project_dir, trial_rows(project_dir), tuner=search_tuner, recovered=recovered
+        )
+    result = _finish(search_tuner, project_dir, objective)
+    result.recovered = recovered
+    if verbose and result.best_hyperparameters is not None:
+        best = next(row for row in result.trials if row["score"] == result.best_score)
+        defaults = {hp.name: hp.default for hp in search_tuner.oracle.get_space().space}
+        print(best_table(best, result.best_hyperparameters, defaults, objective,
+                         len(result.trials)))  # fmt: skip
+    return result
 
 
 def _quiet(*args) -> None:
