@@ -340,16 +340,17 @@ def test_tune_errors_name_flags_not_python_arguments(monkeypatch, capsys):
 
     def search(*args, **kwargs):  # the library's error for a project that holds another search
         raise ValueError(
-            "The project 'tuning/lenet5' holds a different search (max_epochs: 3 -> 9). Pass "
-            "overwrite=True to start it afresh, or a new project_name."
+            "The project 'tuning/lenet5' holds a different search:\n  max_epochs: 3 -> 9\n"
+            "  seed: 0 -> 1\nPass overwrite=True to start it afresh, or a new project_name."
         )
 
     monkeypatch.setattr(cnnzoo.tuning, "search", search)
     with pytest.raises(SystemExit):
         main(["tune", "lenet5", "--max-epochs", "9"])
     assert capsys.readouterr().err.strip() == (
-        "cnnzoo tune: error: The project 'tuning/lenet5' holds a different search "
-        "(--max-epochs: 3 -> 9). Pass --overwrite to start it afresh, or a new --project."
+        "cnnzoo tune: error: The project 'tuning/lenet5' holds a different search: "
+        "--max-epochs: 3 -> 9; --seed: 0 -> 1; Pass --overwrite to start it afresh, or a new "
+        "--project."
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import itertools
 import os
 import re
 import sys
@@ -160,6 +161,22 @@ def speak_flags(message: str, flags: dict[str, str]) -> str:
     return re.sub(r"(--[\w-]+) \(\1\)", r"\1", message)  # "pass --resume (--resume)"
 
 
+def one_line(message: str) -> str:
+    """A library error of several lines (a list under a heading) as one line.
+
+    Example:
+        >>> lines = ["holds a different search:", "  --max-epochs: 3 -> 9", "  --seed: 0 -> 1"]
+        >>> one_line(chr(10).join([*lines, "Pass --overwrite."]))
+        'holds a different search: --max-epochs: 3 -> 9; --seed: 0 -> 1; Pass --overwrite.'
+    """
+    lines = [line.strip() for line in message.splitlines() if line.strip()]
+    if not lines:
+        return message
+    return lines[0] + "".join(
+        (" " if before.endswith(":") else "; ") + line for before, line in itertools.pairwise(lines)
+    )
+
+
 def _flags(args: argparse.Namespace) -> dict[str, str]:
     """``{library parameter: flag}`` of the command that ran: a flag's dest, unless the
     command names the parameter (``set_defaults(flag_for={"learning_rate": "--lr"})``)."""
@@ -188,7 +205,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.handler(args) or 0
     except (UsageError, ValueError, FileNotFoundError) as error:
-        message = speak_flags(str(error), _flags(args))
+        message = one_line(speak_flags(str(error), _flags(args)))
         args.parser.exit(2, f"cnnzoo {args.command}: error: {message}\n")
     except RuntimeError as error:
         training = sys.modules.get("cnnzoo.training")  # loaded if a command trained
