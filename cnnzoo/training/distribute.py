@@ -327,9 +327,9 @@ def _start_jax(cluster: Cluster) -> Distributed:
 
 
 def _jax_cluster_started() -> bool:
-    from jax._src import distributed  # JAX has no public "is initialized" check
+    from cnnzoo._compat import jax_distributed_state
 
-    return distributed.global_state.client is not None
+    return jax_distributed_state().client is not None
 
 
 __all__ = ["DATA_PARALLEL", "Cluster", "Distributed", "check_distribution", "start"]
