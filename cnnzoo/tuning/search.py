@@ -207,8 +207,10 @@ def differences(before: Any, after: Any, path: str = "") -> list[str]:
 
 
 def _named(value: Any) -> bool:
-    return bool(value) and isinstance(value, list) and all(
-        isinstance(item, dict) and "name" in item for item in value
+    return (
+        bool(value)
+        and isinstance(value, list)
+        and all(isinstance(item, dict) and "name" in item for item in value)
     )
 
 
