@@ -4,13 +4,17 @@ Every bad argument must raise a ``ValueError`` that names the argument and shows
 received, before any TensorFlow error can surface.
 """
 
+import functools
+import inspect
 import re
 
 import keras
+import numpy as np
 import pytest
 from conftest import REPRESENTATIVE_MODELS
 
 import cnnzoo
+from cnnzoo import registry
 from cnnzoo.layers import SpatialSizeError
 
 # Small inputs that build fast; every factory builds with these as they are.
@@ -224,11 +228,11 @@ def assert_spatial_error(info, input_shape, layer, arithmetic):
     assert arithmetic in message
 
 
-def test_lenet5_on_28x28_collapses_at_c5():
+def test_lenet5_on_28x28_with_valid_padding_collapses_at_c5():
     with pytest.raises(ValueError) as info:
-        cnnzoo.lenet5(input_shape=(28, 28, 1))
+        cnnzoo.lenet5(input_shape=(28, 28, 1), padding="valid")  # no centring: too small
     assert_spatial_error(info, (28, 28, 1), "c5_conv", "floor((4 + 2*0 - 5) / 1) + 1 = 0")
-    assert "padding=(2, 'valid', 'valid')" in str(info.value)  # the MNIST hint
+    assert "Without padding=, LeNet-5 centres" in str(info.value)  # the MNIST hint
 
 
 @pytest.mark.parametrize("padding", [(2, "valid", "valid"), ("same", "valid", "valid")])
@@ -276,7 +280,7 @@ def test_collapse_names_the_axis_that_collapses():
 
 def test_one_dimensional_collapse_names_the_length():
     with pytest.raises(SpatialSizeError, match=r"'c5_conv'.*receives length 4"):
-        cnnzoo.lenet5(variant="modern", input_shape=(28, 1))
+        cnnzoo.lenet5(variant="modern", input_shape=(28, 1), padding="valid")
 
 
 def test_flatten_needs_fixed_sizes():
@@ -294,6 +298,10 @@ def test_flatten_needs_fixed_sizes():
 # AlexNet's 4096-wide layers); LeNet-5's C5 is part of its trunk, so it keeps its head.
 def trunk_only(family):
     return {} if family == "lenet" else {"include_top": False}
+
+
+# LeNet-5 centres a smaller input in its 32x32 field unless padding is given.
+UNCENTRED = {"lenet": {"padding": "valid"}}
 
 
 def square(info, size):
@@ -316,8 +324,9 @@ def test_builds_at_min_input_size(name):
 def test_raises_below_min_input_size(name):
     info = cnnzoo.model_info(name)
     shape = square(info, info.min_input_size - 1)
+    kwargs = {**trunk_only(info.family), **UNCENTRED.get(info.family, {})}
     with pytest.raises(ValueError) as info_error:
-        cnnzoo.create_model(name, input_shape=shape, **trunk_only(info.family))
+        cnnzoo.create_model(name, input_shape=shape, **kwargs)
     assert type(info_error.value) is SpatialSizeError
     assert str(info_error.value).startswith(f"input_shape={shape}: ")
     # Either the size reaches 0, or a padded strided layer gets an axis shorter than its stride.
@@ -342,3 +351,243 @@ def test_min_input_size_also_holds_with_the_top():
 @pytest.mark.parametrize("family", FACTORIES)
 def test_name_none_means_the_default_name(family):
     assert build(family, name=None).name == family
+
+
+# ----- every argument of every registered model ------------------------------------------
+
+# Arguments for which None is a value even where the default is not None (every argument
+# whose default is None takes None too): logits, no normalization, and a pooling stride
+# equal to the window (Keras' convention).
+NONE_IS_A_VALUE = {"classifier_activation", "norm", "pool_strides"}
+# Values of the wrong kind for most arguments that are right for one: a model name, a
+# width multiplier.
+RIGHT_FOR = {("name", "abc"), ("width", 2.5)}
+
+
+class Unexpected:
+    """A value of a type no argument takes."""
+
+    def __repr__(self):
+        return "<Unexpected>"
+
+
+def wrong_values(parameter):
+    """None (where it means nothing), a float, a string, a bool and an arbitrary object."""
+    for value in (None, 2.5, "abc", True, Unexpected()):
+        if value is None and (parameter.default is None or parameter.name in NONE_IS_A_VALUE):
+            continue
+        if value is True and "bool" in str(parameter.annotation):
+            continue
+        if isinstance(value, (float, str)) and (parameter.name, value) in RIGHT_FOR:
+            continue
+        yield value
+
+
+@pytest.fixture
+def nothing_built(monkeypatch):
+    """Fails the test if a model starts being built: argument checks come first."""
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a model was being built before its arguments were checked")
+
+    monkeypatch.setattr(keras, "Input", refuse)
+
+
+def every_factory() -> dict:
+    """``{name: (call, factory)}``: every registered model, called through
+    ``create_model``, and every public factory that is not registered itself (``vgg``,
+    ``resnet``, ``cifar_resnet``)."""
+    factories = {
+        name: (functools.partial(cnnzoo.create_model, name), registry._FACTORIES[name])
+        for name in cnnzoo.list_models()
+    }
+    for name in cnnzoo.models.__all__:
+        function = getattr(cnnzoo.models, name)
+        if name not in factories and "num_classes" in inspect.signature(function).parameters:
+            factories[name] = (function, function)
+    return factories
+
+
+FACTORIES_UNDER_TEST = every_factory()
+
+
+# One test per model, every argument inside: a test costs a Keras session reset (conftest).
+@pytest.mark.parametrize("name", FACTORIES_UNDER_TEST)
+def test_every_argument_refuses_a_wrong_type_before_building(name, nothing_built):
+    call, factory = FACTORIES_UNDER_TEST[name]
+    failures = []
+    for argument, parameter in inspect.signature(factory).parameters.items():
+        for value in wrong_values(parameter):
+            try:
+                call(**{argument: value})
+                failures.append(f"{argument}={value!r} built a model")
+            except ValueError as error:
+                if f"{argument}={value!r}" not in str(error):
+                    failures.append(f"{argument}={value!r}: ValueError not naming it: {error}")
+            except Exception as error:  # a TypeError, an AssertionError: what the test is for
+                failures.append(f"{argument}={value!r}: {type(error).__name__}: {error}")
+    assert not failures, "\n".join(failures)
+
+
+def test_every_factory_shows_its_arguments():
+    assert {"vgg", "resnet", "cifar_resnet"} <= set(FACTORIES_UNDER_TEST)
+    for name, (_, factory) in FACTORIES_UNDER_TEST.items():
+        parameters = inspect.signature(factory).parameters
+        assert not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()), name
+        assert {"num_classes", "input_shape", "augmentation", "weights"} <= set(parameters), name
+
+
+@pytest.mark.parametrize(
+    ("factory", "argument", "value"),
+    [
+        (cnnzoo.vgg16, "padding", None),
+        (cnnzoo.vgg16, "pool_size", None),
+        (cnnzoo.vgg16, "kernel_size", 2.5),
+        (cnnzoo.vgg16, "strides", None),
+        (cnnzoo.lenet5, "pool_size", None),
+        (cnnzoo.lenet5, "kernel_size", 2.5),
+        (cnnzoo.lenet5, "strides", None),
+        (cnnzoo.alexnet, "pool_size", None),
+        (cnnzoo.alexnet, "groups", True),
+        (cnnzoo.resnet18, "strides", "abc"),
+    ],
+)
+def test_the_issue_examples_name_the_argument(factory, argument, value, nothing_built):
+    # These raised "TypeError: 'NoneType' object is not iterable" (or built with groups=True).
+    with pytest.raises(ValueError, match=re.escape(f"received {argument}={value!r}.")):
+        factory(**{argument: value})
+
+
+def test_a_bad_entry_of_a_per_stage_value_is_named_by_its_index(nothing_built):
+    with pytest.raises(ValueError, match=re.escape("received kernel_size[1]=2.5.")):
+        cnnzoo.vgg11(kernel_size=(3, 2.5, 3, 3, 3))
+    with pytest.raises(ValueError, match=re.escape("received padding[2]=None.")):
+        cnnzoo.lenet5(padding=("valid", "valid", None))
+
+
+# ----- errors name the argument the user typed ----------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("factory", "kwargs", "named"),
+    [
+        (cnnzoo.resnet18, dict(stem_width=0), "stem_width=0"),  # was "filters=0 (stem)"
+        (cnnzoo.resnet20, dict(stem_width=2.5), "stem_width=2.5"),
+        (cnnzoo.alexnet, dict(stem_kernel_size=0), "stem_kernel_size=0"),  # was kernel_size
+        (cnnzoo.alexnet, dict(stem_strides="abc"), "stem_strides='abc'"),  # was strides
+        (cnnzoo.alexnet, dict(stem_padding=-1), "stem_padding=-1"),  # was padding
+        (cnnzoo.lenet5, dict(augmentation="alexnet"), "augmentation='alexnet'"),  # grey
+        (cnnzoo.vgg11, dict(activation=None), "activation=None"),  # was "received None"
+        (cnnzoo.vgg11, dict(noise=2.5), "noise=2.5"),  # was Keras' "stddev=2.5"
+        (cnnzoo.vgg11, dict(weights="vgg.pt"), "weights='vgg.pt'"),  # before building
+    ],
+)
+def test_errors_name_the_argument_the_user_typed(factory, kwargs, named, nothing_built):
+    with pytest.raises(ValueError) as info:
+        factory(**kwargs)
+    assert named in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("factory", "kwargs", "pieces"),
+    [
+        (cnnzoo.vgg16, dict(config="vgg11"), ["vgg16() is vgg(config='vgg16')", "config='vgg11'"]),
+        (cnnzoo.resnet18, dict(depth=34), ["resnet18() is resnet(depth=18)", "depth=34"]),
+        (cnnzoo.resnet56, dict(depth=20), ["resnet56() is cifar_resnet(depth=56)", "depth=20"]),
+        (cnnzoo.vgg16_bn, dict(dropuot=0.3), ["vgg16_bn() got an unknown argument 'dropuot'"]),
+    ],
+)
+def test_named_models_refuse_what_they_fix_and_name_themselves(factory, kwargs, pieces):
+    # vgg16(config=...) was "TypeError: got multiple values for argument 'config'", and
+    # a typo in vgg16_bn's arguments was reported as vgg()'s.
+    with pytest.raises(ValueError) as info:
+        factory(**kwargs)
+    for piece in pieces:
+        assert piece in str(info.value)
+
+
+def test_an_empty_name_is_refused_by_the_cifar_networks_too():
+    with pytest.raises(ValueError, match=r"received name=''"):
+        cnnzoo.resnet20(name="")  # was silently the default name
+
+
+# ----- augmentation presets on 1-D and 3-D inputs ----------------------------------------
+
+
+@pytest.mark.parametrize("preset", ["mirror", "standard", "strong"])
+@pytest.mark.parametrize(
+    ("factory", "input_shape", "inputs"),
+    [
+        (cnnzoo.vgg16, (39, 39, 39, 3), "3-D volumes"),
+        (cnnzoo.lenet5, (64, 2), "1-D signals"),
+    ],
+)
+def test_presets_on_1d_and_3d_inputs_are_refused_at_build_time(
+    factory, input_shape, inputs, preset, nothing_built
+):
+    # vgg16(input_shape=(39, 39, 39, 3), augmentation="standard") built, and every call in
+    # training failed inside RandomFlip; on 1-D signals the batch passed as one image.
+    with pytest.raises(ValueError) as info:
+        factory(input_shape=input_shape, augmentation=preset)
+    message = str(info.value)
+    assert f"augmentation={preset!r}" in message
+    assert "RandomFlip" in message and inputs in message
+
+
+def test_presets_keep_working_on_images_and_none_on_any_input():
+    model = cnnzoo.lenet5(variant="modern", augmentation="standard")
+    x = np.random.default_rng(0).uniform(0, 255, (2, 32, 32, 1)).astype("float32")
+    assert model(x, training=True).shape == (2, 10)
+    volumes = cnnzoo.vgg11(
+        input_shape=(32, 32, 32, 1), augmentation="none", include_top=False, widths=(2,) * 5
+    )
+    assert "augmentation" not in [layer.name for layer in volumes.layers]
+    # A user's own layers pass as they are: cnnzoo cannot tell which ones handle volumes.
+    own = keras.layers.GaussianNoise(0.1)
+    assert cnnzoo.lenet5(variant="modern", input_shape=(64, 2), augmentation=own)
+
+
+# ----- LeNet-5 centres a smaller input in the paper's 32x32 field ------------------------
+
+
+@pytest.mark.parametrize("name", ["lenet5", "lenet5_modern"])
+def test_lenet5_builds_at_28x28_with_the_paper_count(name):
+    model = cnnzoo.create_model(name, input_shape=(28, 28, 1))
+    assert model.get_layer("c1_pad").output.shape == (None, 32, 32, 1)
+    assert model.get_layer("stage3_out").output.shape == (None, 1, 1, 120)
+    # 60,850 (lenet5) and 61,706 (lenet5_modern) for 10 classes: the padding adds nothing.
+    assert model.count_params() == cnnzoo.model_info(name).reference_params
+    assert "centred" in cnnzoo.model_info(name).notes
+
+
+@pytest.mark.parametrize(
+    ("variant", "size", "pads"),
+    [("original", 28, (2, 2)), ("modern", 27, (2, 3)), ("modern", 20, (6, 6))],
+)
+def test_a_small_input_gives_what_the_padded_image_gives_at_32x32(variant, size, pads):
+    small = cnnzoo.lenet5(variant=variant, input_shape=(size, size, 1))
+    field = cnnzoo.lenet5(variant=variant, input_shape=(32, 32, 1))
+    field.set_weights(small.get_weights())
+    images = np.random.default_rng(0).uniform(0, 1, (3, size, size, 1)).astype("float32")
+    padded = np.pad(images, ((0, 0), pads, pads, (0, 0)))
+    np.testing.assert_allclose(
+        small.predict(images, verbose=0), field.predict(padded, verbose=0), rtol=1e-5, atol=1e-6
+    )
+
+
+def test_lenet5_centres_only_the_axes_that_are_small():
+    model = cnnzoo.lenet5(input_shape=(28, 40, 1))
+    assert model.get_layer("c1_pad").padding == ((2, 2), (0, 0))
+    assert "c1_pad" not in [layer.name for layer in cnnzoo.lenet5().layers]  # 32x32: none
+    signal = cnnzoo.lenet5(variant="modern", input_shape=(28, 1))
+    assert signal.get_layer("c1_pad").output.shape == (None, 32, 1)
+
+
+def test_an_explicit_lenet5_padding_wins_over_the_centring():
+    same = cnnzoo.lenet5(
+        variant="modern", input_shape=(28, 28, 1), padding=("same", "valid", "valid")
+    )
+    assert "c1_pad" not in [layer.name for layer in same.layers]
+    assert same.get_layer("c1_conv").output.shape == (None, 28, 28, 6)
+    with pytest.raises(SpatialSizeError, match=r"'c5_conv'"):
+        cnnzoo.lenet5(input_shape=(28, 28, 1), padding="valid")

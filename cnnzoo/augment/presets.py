@@ -117,6 +117,7 @@ def make_augmentation(
     strength: float = 1.0,
     seed: int | None = None,
     channels: int | None = None,
+    spatial_rank: int | None = None,
     value_range: Sequence[float] = (0, 255),
     argument: str = "augment",
 ) -> keras.layers.Layer | None:
@@ -125,13 +126,17 @@ def make_augmentation(
     Presets, each scaled by ``strength`` (0.5 halves every magnitude, 2 doubles it):
     ``"none"``, ``"mirror"``, ``"standard"``, ``"alexnet"``, ``"inception"`` and
     ``"strong"``; :func:`describe_presets` says what each contains. ``"alexnet"`` and
-    ``"inception"`` change colours and need RGB images.
+    ``"inception"`` change colours and need RGB images. Every preset is made of Keras'
+    image layers, which take 2-D images only: for 1-D signals and 3-D volumes pass your
+    own layers.
 
     Args:
         augment: ``None``, a preset name, a Keras layer, or a list of Keras layers.
         strength: Multiplier of every preset magnitude (> 0).
         seed: Seed of the preset's first random layer (the next ones take seed + 1, ...).
         channels: Channels of the images, to reject a colour preset on grayscale early.
+        spatial_rank: Spatial axes of the inputs (1, 2 or 3), to reject a preset on
+            1-D or 3-D inputs early.
         value_range: ``(low, high)`` of the pixel values, for the colour layers.
         argument: The caller's name for ``augment``, used in error messages.
 
@@ -141,7 +146,8 @@ def make_augmentation(
 
     Raises:
         ValueError: For an unknown preset (the message lists the known ones), a colour
-            preset on non-RGB images, a bad ``strength`` or an item that is not a layer.
+            preset on non-RGB images, a preset on 1-D or 3-D inputs, a bad ``strength`` or
+            an item that is not a layer.
 
     Example:
         >>> layer = make_augmentation("standard", seed=0)
@@ -166,11 +172,22 @@ def make_augmentation(
         _, build, needs_rgb = PRESETS[augment]
         if needs_rgb and channels is not None and channels != 3:
             raise ValueError(
-                f"The {augment!r} preset changes colours and needs RGB images (3 channels); "
-                f"the images have {channels}. Use 'standard' or 'strong' for grayscale."
+                f"{argument}={augment!r}: the {augment!r} preset changes colours and needs RGB "
+                f"images (3 channels); the images have {channels}. Use 'standard' or 'strong' "
+                "for grayscale."
             )
         seeds = itertools.count(seed) if seed is not None else itertools.repeat(None)
         layers = build(float(strength), lambda: next(seeds), tuple(value_range))
+        if layers and spatial_rank is not None and spatial_rank != 2:
+            # Keras' image layers take (height, width, channels) images; a 1-D batch would
+            # pass as one unbatched image and a 3-D one fails at the first call.
+            inputs = "1-D signals" if spatial_rank == 1 else f"{spatial_rank}-D volumes"
+            raise ValueError(
+                f"{argument}={augment!r} is made of Keras' 2-D image layers "
+                f"({', '.join(type(layer).__name__ for layer in layers)}), which cannot "
+                f"augment {inputs}; pass Keras layers that do, or augment in the data "
+                "pipeline."
+            )
         return keras.Sequential(layers, name="augmentation") if layers else None
     if isinstance(augment, Sequence):
         for index, item in enumerate(augment):

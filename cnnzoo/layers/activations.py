@@ -46,5 +46,8 @@ def resolve_activation(activation: str | Callable, argument: str = "activation")
             f"'gelu', 'swish'), 'scaled_tanh', or a callable; received {argument}={activation!r}."
         ) from None
     if not isinstance(activation, str):
-        raise ValueError(f"{argument} must be a name or a callable; received {activation!r}.")
+        raise ValueError(
+            f"{argument} must be a Keras activation name or a callable; "
+            f"received {argument}={activation!r}."
+        )
     return activation

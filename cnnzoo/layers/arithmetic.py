@@ -18,6 +18,19 @@ class SpatialSizeError(ValueError):
     """The input is too small for the chosen kernels, strides and padding."""
 
 
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _items(value, rank: int) -> tuple:
+    """``rank`` copies of an int, the items of a sequence, or ``()`` for anything else."""
+    if isinstance(value, int):
+        return (value,) * rank
+    if isinstance(value, Sequence) and not isinstance(value, str):
+        return tuple(value)
+    return ()
+
+
 def as_tuple(value: int | Sequence[int], rank: int, argument: str) -> tuple[int, ...]:
     """Expands an int to ``rank`` copies; checks a sequence has ``rank`` positive ints.
 
@@ -25,10 +38,8 @@ def as_tuple(value: int | Sequence[int], rank: int, argument: str) -> tuple[int,
         >>> as_tuple(3, 2, "kernel_size")
         (3, 3)
     """
-    values = (value,) * rank if isinstance(value, int) else tuple(value)
-    if len(values) != rank or not all(
-        isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in values
-    ):
+    values = _items(value, rank)  # () for None, a float, a string, ...: refused below
+    if len(values) != rank or not all(_is_int(v) and v > 0 for v in values):
         raise ValueError(
             f"{argument} must be a positive int or a tuple of {rank} positive ints for "
             f"{rank}-D inputs; received {argument}={value!r}."
@@ -36,11 +47,13 @@ def as_tuple(value: int | Sequence[int], rank: int, argument: str) -> tuple[int,
     return values
 
 
-def explicit_padding(padding: int | Sequence, rank: int) -> tuple[tuple[int, int], ...]:
+def explicit_padding(
+    padding: int | Sequence, rank: int, argument: str = "padding"
+) -> tuple[tuple[int, int], ...]:
     """Normalizes an explicit zero padding to ``((before, after),) * rank``.
 
     Accepts an int (same on every side), one int per axis, or a ``(before, after)`` pair
-    per axis.
+    per axis; ``argument`` is the caller's name for it in the error message.
 
     Example:
         >>> explicit_padding(2, 2)
@@ -49,18 +62,16 @@ def explicit_padding(padding: int | Sequence, rank: int) -> tuple[tuple[int, int
         ((1, 1), (0, 1))
     """
     error = ValueError(
-        f"padding must be 'same', 'valid', a non-negative int, or one int or (before, after) "
-        f"pair per axis ({rank} axes); received padding={padding!r}."
+        f"{argument} must be 'same', 'valid', a non-negative int, or one int or (before, "
+        f"after) pair per axis ({rank} axes); received {argument}={padding!r}."
     )
-    items = (padding,) * rank if isinstance(padding, int) else tuple(padding)
+    items = _items(padding, rank)
     if len(items) != rank:
         raise error
     pairs = []
     for item in items:
-        pair = (item, item) if isinstance(item, int) else tuple(item)
-        if len(pair) != 2 or not all(
-            isinstance(p, int) and not isinstance(p, bool) and p >= 0 for p in pair
-        ):
+        pair = _items(item, 2)
+        if len(pair) != 2 or not all(_is_int(p) and p >= 0 for p in pair):
             raise error
         pairs.append(pair)
     return tuple(pairs)

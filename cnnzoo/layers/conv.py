@@ -19,16 +19,22 @@ BATCH_NORM_EPSILON = 1e-5
 Padding = str | int | Sequence
 
 
-def _resolve_padding(padding: Padding, rank: int):
-    """Returns ``(keras_padding, explicit_pairs_or_None)``."""
-    if padding in ("same", "valid"):
+def resolve_padding(padding: Padding, rank: int, argument: str = "padding"):
+    """Returns ``(keras_padding, explicit_pairs_or_None)``, or raises a ``ValueError``
+    naming ``argument``.
+
+    Example:
+        >>> resolve_padding(2, 2)
+        ('valid', ((2, 2), (2, 2)))
+    """
+    if isinstance(padding, str) and padding in ("same", "valid"):
         return padding, None
     if isinstance(padding, str):
         raise ValueError(
-            f"padding must be 'same', 'valid' or an explicit zero padding (int or tuple); "
-            f"received padding={padding!r}."
+            f"{argument} must be 'same', 'valid' or an explicit zero padding (int or tuple); "
+            f"received {argument}={padding!r}."
         )
-    return "valid", explicit_padding(padding, rank)
+    return "valid", explicit_padding(padding, rank, argument)
 
 
 def conv_norm_act(
@@ -102,9 +108,15 @@ def conv_norm_act(
     kernel = as_tuple(kernel_size, rank, "kernel_size")
     strides = as_tuple(strides, rank, "strides")
     dilation = as_tuple(dilation, rank, "dilation")
-    keras_padding, pads = _resolve_padding(padding, rank)
+    keras_padding, pads = resolve_padding(padding, rank)
     in_channels = x.shape[-1]
-    if not isinstance(groups, int) or groups <= 0 or in_channels % groups or filters % groups:
+    if (
+        not isinstance(groups, int)
+        or isinstance(groups, bool)
+        or groups <= 0
+        or in_channels % groups
+        or filters % groups
+    ):
         raise ValueError(
             f"groups must be a positive int dividing the input channels ({in_channels}) and "
             f"filters ({filters}); received groups={groups!r} at layer '{name}_conv'."
@@ -217,7 +229,7 @@ def pool(
     if kind not in ("max", "avg"):
         raise ValueError(f"pool kind must be 'max' or 'avg'; received {kind!r} ({name}).")
     rank = spatial_rank(x)
-    keras_padding, pads = _resolve_padding(padding, rank)
+    keras_padding, pads = resolve_padding(padding, rank)
     window = as_tuple(pool_size, rank, "pool_size")
     steps = window if strides is None else as_tuple(strides, rank, "pool_strides")
     check_output_size(

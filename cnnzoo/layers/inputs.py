@@ -7,9 +7,12 @@ import keras
 from cnnzoo.augment.presets import make_augmentation
 
 
-def resolve_augmentation(augmentation, channels: int | None = None) -> keras.layers.Layer | None:
+def resolve_augmentation(
+    augmentation, channels: int | None = None, spatial_rank: int | None = None
+) -> keras.layers.Layer | None:
     """Checks ``augmentation`` and returns one layer (a ``Sequential`` for a list or a preset
     name such as ``"standard"``; see :func:`cnnzoo.augment.make_augmentation`), or ``None``.
+    ``channels`` and ``spatial_rank`` describe the inputs, for the presets' checks.
 
     Example:
         >>> import keras
@@ -18,7 +21,9 @@ def resolve_augmentation(augmentation, channels: int | None = None) -> keras.lay
         >>> len(resolve_augmentation("standard").layers)
         4
     """
-    return make_augmentation(augmentation, channels=channels, argument="augmentation")
+    return make_augmentation(
+        augmentation, channels=channels, spatial_rank=spatial_rank, argument="augmentation"
+    )
 
 
 def model_input(input_shape: tuple, *, augmentation=None, noise: float | None = None):

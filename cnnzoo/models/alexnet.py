@@ -11,8 +11,12 @@ from cnnzoo.layers import (
     pool,
 )
 from cnnzoo.models.common_args import (
+    check_bool,
     check_choice,
+    check_padding,
+    check_positive_int,
     check_units,
+    check_window,
     common_args,
     keyword_checked,
     naming_input_shape,
@@ -115,7 +119,7 @@ def alexnet(
         stem_strides: Stride of the first convolution; overrides ``strides`` there.
         stem_padding: Padding of the first convolution; overrides ``padding`` there.
         pool_size: Max-pooling window (3: the paper's overlapping pooling).
-        pool_strides: Max-pooling stride (2).
+        pool_strides: Max-pooling stride (2); ``None``: the window (no overlap).
         fc_units: Hidden fully connected layers.
         include_top: Whether to add the fully connected layers.
         pooling: ``None``, ``"flatten"`` (the default with the top), ``"avg"`` or ``"max"``.
@@ -163,17 +167,33 @@ def alexnet(
     if len(widths) != len(rows):
         raise ValueError(f"widths must give the 5 convolutions' maps; received widths={widths!r}.")
 
-    def per_layer(argument, value, column, stem_value=None):
-        values = [row[column] for row in rows] if value is None else per_stage(argument, value, 5)
-        return (values[0] if stem_value is None else stem_value, *values[1:])
+    rank = args.spatial_rank
 
-    kernels = per_layer("kernel_size", kernel_size, 2, stem_kernel_size)
-    layer_strides = per_layer("strides", strides, 3, stem_strides)
-    paddings = per_layer("padding", padding, 4, stem_padding)
-    layer_groups = per_layer("groups", groups, 5)
-    lrn = spec["lrn"] if lrn is None else lrn
-    if not isinstance(lrn, bool):
-        raise ValueError(f"lrn must be True or False; received lrn={lrn!r}.")
+    def window(argument, value):
+        return check_window(argument, value, rank)
+
+    def zero_padding(argument, value):
+        return check_padding(argument, value, rank)
+
+    def per_layer(argument, value, column, check, stem_argument=None, stem_value=None):
+        """The five layers' values, the variant's or the user's, with the stem's override."""
+        if value is None:
+            values = tuple(row[column] for row in rows)
+        else:
+            values = per_stage(argument, value, len(rows), check)
+        if stem_value is not None:
+            check(stem_argument, stem_value)
+            values = (stem_value, *values[1:])
+        return values
+
+    kernels = per_layer("kernel_size", kernel_size, 2, window, "stem_kernel_size", stem_kernel_size)
+    layer_strides = per_layer("strides", strides, 3, window, "stem_strides", stem_strides)
+    paddings = per_layer("padding", padding, 4, zero_padding, "stem_padding", stem_padding)
+    layer_groups = per_layer("groups", groups, 5, check_positive_int)
+    check_window("pool_size", pool_size, rank)
+    if pool_strides is not None:
+        check_window("pool_strides", pool_strides, rank)
+    lrn = check_bool("lrn", spec["lrn"] if lrn is None else lrn)
     fc_units = check_units("fc_units", fc_units)
 
     small_input_hint = (

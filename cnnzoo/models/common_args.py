@@ -7,6 +7,7 @@ import contextlib
 import difflib
 import functools
 import inspect
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -22,7 +23,8 @@ from cnnzoo.layers import (
     resolve_augmentation,
     resolve_regularizer,
 )
-from cnnzoo.layers.conv import NORMS
+from cnnzoo.layers.arithmetic import as_tuple
+from cnnzoo.layers.conv import NORMS, resolve_padding
 
 
 @dataclass(frozen=True)
@@ -41,6 +43,11 @@ class CommonArgs:
     kernel_regularizer: keras.regularizers.Regularizer | None
     noise: float | None
     augmentation: keras.layers.Layer | None
+
+    @property
+    def spatial_rank(self) -> int:
+        """Spatial axes of the input: 1 (signals), 2 (images) or 3 (volumes)."""
+        return len(self.input_shape) - 1
 
     def model_input(self):
         """``(inputs, x)``: the ``keras.Input``, then augmentation and noise."""
@@ -62,6 +69,40 @@ class CommonArgs:
         return keras.Model(inputs, outputs, name=self.name)
 
 
+def _check_keywords(function_name: str, known: Sequence[str], kwargs) -> None:
+    for key in kwargs:
+        if key not in known:
+            close = difflib.get_close_matches(key, known, n=3, cutoff=0.5)
+            hint = f" Did you mean {' or '.join(map(repr, close))}?" if close else ""
+            raise ValueError(
+                f"{function_name}() got an unknown argument {key!r}.{hint} "
+                f"Known arguments: {', '.join(known)}."
+            )
+
+
+# What load_pretrained (cnnzoo.transfer.imagenet) accepts, checked before the model is built.
+WEIGHTS_SUFFIXES = (".keras", ".h5")
+
+
+def check_weights(weights) -> None:
+    """Checks the kind of ``weights`` (not that the file exists) before anything is built.
+
+    Example:
+        >>> check_weights("imagenet")
+        >>> check_weights("model.keras")
+    """
+    if weights is None or isinstance(weights, keras.Model):
+        return
+    if isinstance(weights, (str, os.PathLike)) and (
+        str(weights) == "imagenet" or str(weights).endswith(WEIGHTS_SUFFIXES)
+    ):
+        return
+    raise ValueError(
+        "weights must be None, 'imagenet', a keras.applications .h5 file, a saved cnnzoo "
+        f"model (.keras or .weights.h5) or a keras.Model; received weights={weights!r}."
+    )
+
+
 def keyword_checked(func: Callable) -> Callable:
     """Makes an unknown keyword a ``ValueError`` that suggests the closest known ones, and
     adds the ``weights`` argument every factory takes.
@@ -77,14 +118,8 @@ def keyword_checked(func: Callable) -> Callable:
 
     @functools.wraps(func)
     def wrapper(*args, weights=None, **kwargs):
-        for key in kwargs:
-            if key not in known:
-                close = difflib.get_close_matches(key, known, n=3, cutoff=0.5)
-                hint = f" Did you mean {' or '.join(map(repr, close))}?" if close else ""
-                raise ValueError(
-                    f"{func.__name__}() got an unknown argument {key!r}.{hint} "
-                    f"Known arguments: {', '.join(k for k in known if k not in ('config',))}."
-                )
+        _check_keywords(func.__name__, known, kwargs)
+        check_weights(weights)
         model = func(*args, **kwargs)
         if weights is not None:
             from cnnzoo.transfer.imagenet import load_pretrained  # cnnzoo.transfer builds on models
@@ -95,6 +130,65 @@ def keyword_checked(func: Callable) -> Callable:
     weights = inspect.Parameter("weights", inspect.Parameter.KEYWORD_ONLY, default=None)
     wrapper.__signature__ = signature.replace(parameters=[*signature.parameters.values(), weights])
     return wrapper
+
+
+def forwards_to(
+    base: Callable, *, fixed: dict[str, Any] | None = None, defaults: dict[str, Any] | None = None
+) -> Callable[[Callable], Callable]:
+    """Declares a factory that passes its keyword arguments on to ``base`` (``vgg16`` to
+    ``vgg``, ``resnet20`` to ``cifar_resnet``).
+
+    The decorated factory shows its own arguments and then ``base``'s (for
+    ``inspect.signature``, ``help`` and the docs), less the ``fixed`` ones, which it sets
+    itself and refuses from the caller with a ``ValueError`` (Python's own error would be
+    a ``TypeError``, "got multiple values"). ``defaults`` are its own defaults of ``base``'s
+    arguments, which the caller may override. An unknown keyword is a ``ValueError`` that
+    names the factory.
+
+    Example:
+        >>> def scaled(*, width=1.0, depth=3):
+        ...     return width * depth
+        >>> @forwards_to(scaled, fixed={"depth": 2}, defaults={"width": 0.5})
+        ... def shallow(**kwargs):
+        ...     return scaled(depth=2, **kwargs)
+        >>> shallow(), shallow(width=2.0), inspect.signature(shallow)
+        (1.0, 4.0, <Signature (*, width=0.5)>)
+    """
+    fixed = fixed or {}
+    defaults = defaults or {}
+
+    def decorate(func: Callable) -> Callable:
+        own = {
+            name: parameter
+            for name, parameter in inspect.signature(func).parameters.items()
+            if parameter.kind is not inspect.Parameter.VAR_KEYWORD
+        }
+        passed_on = [
+            parameter.replace(
+                kind=inspect.Parameter.KEYWORD_ONLY,
+                default=defaults.get(name, parameter.default),
+            )
+            for name, parameter in inspect.signature(base).parameters.items()
+            if name not in fixed and name not in own
+        ]
+        known = [*own, *(parameter.name for parameter in passed_on)]
+
+        @functools.wraps(func)
+        def wrapper(*args, **kwargs):
+            for key, value in fixed.items():
+                if key in kwargs:
+                    raise ValueError(
+                        f"{func.__name__}() is {base.__name__}({key}={value!r}), so it takes no "
+                        f"{key}; call {base.__name__}({key}=...) for another; received "
+                        f"{key}={kwargs[key]!r}."
+                    )
+            _check_keywords(func.__name__, known, kwargs)
+            return func(*args, **{**defaults, **kwargs})
+
+        wrapper.__signature__ = inspect.Signature([*own.values(), *passed_on])
+        return wrapper
+
+    return decorate
 
 
 @contextlib.contextmanager
@@ -165,24 +259,81 @@ def check_units(argument: str, value) -> tuple[int, ...]:
     return tuple(value)
 
 
-def per_stage(argument: str, value, stages: int) -> tuple:
+def check_window(argument: str, value, rank: int) -> tuple[int, ...]:
+    """A kernel, stride or pooling window: a positive int, or one per spatial axis.
+
+    Example:
+        >>> check_window("pool_size", 2, 2)
+        (2, 2)
+    """
+    return as_tuple(value, rank, argument)
+
+
+def check_padding(argument: str, value, rank: int):
+    """``"same"``, ``"valid"`` or an explicit zero padding (see
+    :func:`cnnzoo.layers.conv_norm_act`); returns ``value`` as given.
+
+    Example:
+        >>> check_padding("stem_padding", (1, (0, 1)), 2)
+        (1, (0, 1))
+    """
+    resolve_padding(value, rank, argument)
+    return value
+
+
+def per_stage(
+    argument: str, value, stages: int, check: Callable[[str, Any], Any] | None = None
+) -> tuple:
     """One value per stage: a sequence of length ``stages`` is taken as it is, anything
-    else is repeated for every stage.
+    else is repeated for every stage. ``check(name, item)`` raises for a bad item; an
+    item of a per-stage sequence is named ``argument[i]``.
 
     Example:
         >>> per_stage("padding", "same", 3)
         ('same', 'same', 'same')
         >>> per_stage("padding", (2, "valid", "valid"), 3)
         (2, 'valid', 'valid')
+        >>> try:
+        ...     per_stage("kernel_size", (5, 2.5, 5), 3, lambda n, v: check_window(n, v, 2))
+        ... except ValueError as error:
+        ...     print(str(error).split("; ")[-1])
+        received kernel_size[1]=2.5.
     """
     if isinstance(value, Sequence) and not isinstance(value, str) and len(value) == stages:
-        return tuple(value)
-    if isinstance(value, list):
+        values = tuple(value)
+        names = [f"{argument}[{index}]" for index in range(stages)]
+    elif isinstance(value, list):
         raise ValueError(
             f"{argument} given as a list must have one entry per stage ({stages}); "
             f"received {argument}={value!r}."
         )
-    return (value,) * stages
+    else:
+        values = (value,) * stages
+        names = [argument] * stages
+    if check is not None:
+        for name, item in zip(names, values, strict=True):
+            check(name, item)
+    return values
+
+
+def per_stage_windows(argument: str, value, stages: int, rank: int) -> tuple:
+    """:func:`per_stage` for kernel sizes and strides, each checked by :func:`check_window`."""
+    return per_stage(argument, value, stages, lambda name, item: check_window(name, item, rank))
+
+
+def per_stage_paddings(argument: str, value, stages: int, rank: int) -> tuple:
+    """:func:`per_stage` for paddings, each checked by :func:`check_padding`."""
+    return per_stage(argument, value, stages, lambda name, item: check_padding(name, item, rank))
+
+
+def check_bool(argument: str, value) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError(f"{argument} must be True or False; received {argument}={value!r}.")
+    return value
+
+
+# keras.layers.GaussianNoise refuses a standard deviation above 1.
+MAX_NOISE = 1.0
 
 
 def common_args(
@@ -203,16 +354,16 @@ def common_args(
 ) -> CommonArgs:
     """Checks the shared arguments; ``head_pooling`` is the family's pooling with the top."""
     check_positive_int("num_classes", num_classes)
-    if not isinstance(include_top, bool):
-        raise ValueError(
-            f"include_top must be True or False; received include_top={include_top!r}."
-        )
+    check_bool("include_top", include_top)
     check_choice("pooling", pooling, POOLINGS)
     if noise is not None and (
-        not isinstance(noise, (int, float)) or isinstance(noise, bool) or noise < 0
+        not isinstance(noise, (int, float))
+        or isinstance(noise, bool)
+        or not 0 <= noise <= MAX_NOISE
     ):
         raise ValueError(
-            f"noise must be None or a standard deviation >= 0; received noise={noise!r}."
+            f"noise must be None or a standard deviation >= 0 and at most {MAX_NOISE:g} "
+            f"(Keras' GaussianNoise refuses more); received noise={noise!r}."
         )
     input_shape = check_input_shape(input_shape)
     if not isinstance(name, str) or not name:
@@ -231,5 +382,7 @@ def common_args(
         norm=check_choice("norm", norm, NORMS),
         kernel_regularizer=resolve_regularizer(kernel_regularizer),
         noise=noise or None,
-        augmentation=resolve_augmentation(augmentation, channels=input_shape[-1]),
+        augmentation=resolve_augmentation(
+            augmentation, channels=input_shape[-1], spatial_rank=len(input_shape) - 1
+        ),
     )

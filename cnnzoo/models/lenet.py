@@ -8,10 +8,12 @@ from cnnzoo.layers import conv_norm_act, pool
 from cnnzoo.models.common_args import (
     check_choice,
     check_units,
+    check_window,
     common_args,
     keyword_checked,
     naming_input_shape,
-    per_stage,
+    per_stage_paddings,
+    per_stage_windows,
 )
 from cnnzoo.registry import register_model
 
@@ -37,6 +39,28 @@ VARIANTS = {
 # Paper names of the three convolutions and of the subsampling after the first two.
 CONV_NAMES = ("c1", "c3", "c5")
 POOL_NAMES = ("s2", "s4")
+# Section II.B: "The input is a 32x32 pixel image", the 28x28 MNIST field extended with
+# background so that stroke end-points can reach the centre of C5's receptive fields.
+FIELD = 32
+
+
+def centring_padding(spatial_shape) -> tuple[tuple[int, int], ...] | None:
+    """C1's zero padding that centres an input smaller than the paper's 32-pixel field in
+    it, ``(before, after)`` per axis (the extra pixel after, for odd differences); ``None``
+    when no axis is smaller (or every size is ``None``).
+
+    Example:
+        >>> centring_padding((28, 28))
+        ((2, 2), (2, 2))
+        >>> centring_padding((27, 40))
+        ((2, 3), (0, 0))
+        >>> centring_padding((32, 32)) is None
+        True
+    """
+    extra = [0 if size is None else max(0, FIELD - size) for size in spatial_shape]
+    if not any(extra):
+        return None
+    return tuple((pixels // 2, pixels - pixels // 2) for pixels in extra)
 
 
 @keyword_checked
@@ -48,7 +72,7 @@ def lenet5(
     filters: tuple[int, int, int] = (6, 16, 120),
     kernel_size=5,
     strides=1,
-    padding="valid",
+    padding=None,
     pool_size=2,
     fc_units: tuple[int, ...] = (84,),
     include_top: bool = True,
@@ -70,9 +94,12 @@ def lenet5(
     deviation: the output is a softmax dense layer, not the paper's Euclidean RBF units.
     ``variant="modern"``: full connectivity, ReLU and max pooling.
 
-    The paper's input is 32x32 (MNIST digits padded by 2). For 28x28 MNIST either pad the
-    first convolution, ``padding=(2, "valid", "valid")`` (exactly the paper's geometry), or
-    use ``padding=("same", "valid", "valid")``.
+    The paper's input is a 32x32 field, the 28x28 MNIST digits centred in it (section
+    II.B). With ``padding`` left out, an input smaller than 32 on an axis is zero-padded,
+    centred, to 32 by C1's padding (layer ``c1_pad``): ``lenet5(input_shape=(28, 28, 1))``
+    is the paper's network on MNIST, the same as ``padding=(2, "valid", "valid")``. An
+    explicit ``padding`` turns that off (``padding=("same", "valid", "valid")`` is the
+    usual modern choice for 28x28).
 
     Layer names: ``c1``, ``s2``, ``c3``, ``s4``, ``c5`` (each with ``_conv``, ``_act``, and
     ``_pool`` for subsampling), ``stage1_out`` (after S2), ``stage2_out`` (after S4),
@@ -86,7 +113,9 @@ def lenet5(
         filters: Maps of C1, C3 and C5.
         kernel_size: Kernel of C1, C3, C5: one value, or one per convolution.
         strides: Stride of C1, C3, C5 (1 in the paper): one value, or one per convolution.
-        padding: Padding of C1, C3, C5 (``"valid"`` as in the paper): one value or one each.
+        padding: Padding of C1, C3, C5: one value or one each. ``None`` (the default):
+            ``"valid"`` as in the paper, with an input smaller than 32 centred in the
+            paper's 32x32 field by C1's zero padding.
         pool_size: Subsampling window and stride of S2 and S4.
         fc_units: Hidden fully connected layers (F6).
         include_top: Whether to add F6 and the output layer.
@@ -105,16 +134,18 @@ def lenet5(
         A ``keras.Model``.
 
     Raises:
-        ValueError: For a bad argument, or an input too small for C5 (28x28 without
-            padding), with the arithmetic of the layer where the size collapses.
+        ValueError: For a bad argument, or an input too small for C5 (28x28 with
+            ``padding="valid"``), with the arithmetic of the layer where the size collapses.
 
     Example:
         >>> model = lenet5()
         >>> model.count_params()  # C1 156, S2 12, C3 1,516, S4 32, C5 48,120, F6 10,164
         60850
-        >>> digits = lenet5(input_shape=(28, 28, 1), padding=(2, "valid", "valid"))
-        >>> digits.get_layer("c1_conv").output.shape
-        (None, 28, 28, 6)
+        >>> digits = lenet5(input_shape=(28, 28, 1))  # centred in the 32x32 field
+        >>> digits.get_layer("c1_pad").output.shape, digits.get_layer("c1_conv").output.shape
+        ((None, 32, 32, 1), (None, 28, 28, 6))
+        >>> digits.count_params()
+        60850
     """
     check_choice("variant", variant, tuple(VARIANTS))
     spec = VARIANTS[variant]
@@ -144,18 +175,30 @@ def lenet5(
             "for other widths."
         )
     fc_units = check_units("fc_units", fc_units)
+    rank = args.spatial_rank
+    if padding is None:  # the paper's: valid, a smaller input centred in the 32x32 field
+        paddings = (centring_padding(args.input_shape[:-1]) or "valid", "valid", "valid")
+    else:
+        paddings = per_stage_paddings("padding", padding, 3, rank)
     # (kernel_size, strides, padding) of C1, C3 and C5
     convs = tuple(
         zip(
-            per_stage("kernel_size", kernel_size, 3),
-            per_stage("strides", strides, 3),
-            per_stage("padding", padding, 3),
+            per_stage_windows("kernel_size", kernel_size, 3, rank),
+            per_stage_windows("strides", strides, 3, rank),
+            paddings,
             strict=True,
         )
     )
+    check_window("pool_size", pool_size, rank)
 
-    hint = " For 28x28 MNIST, pad C1: padding=(2, 'valid', 'valid')."
-    with naming_input_shape(args.input_shape, hint if args.input_shape[0] == 28 else ""):
+    small = padding is not None and any(
+        size is not None and size < FIELD for size in args.input_shape[:-1]
+    )
+    hint = (
+        f" Without padding=, LeNet-5 centres an input smaller than {FIELD} in the paper's "
+        f"{FIELD}x{FIELD} field (for 28x28 the same as padding=(2, 'valid', 'valid'))."
+    )
+    with naming_input_shape(args.input_shape, hint if small else ""):
         return _build(args, spec, filters, convs, pool_size, fc_units)
 
 
@@ -189,7 +232,12 @@ def _build(args, spec, filters, convs, pool_size, fc_units) -> keras.Model:
 
 
 _INFO = dict(
-    family="lenet", paper=PAPER, year=1998, default_input_shape=(32, 32, 1), min_input_size=32
+    family="lenet", paper=PAPER, year=1998, default_input_shape=(32, 32, 1), min_input_size=FIELD
+)
+_CENTRING_NOTE = (
+    " An input smaller than 32 on an axis (28x28 MNIST) is zero-padded, centred, to the "
+    "paper's 32x32 field by C1's padding (layer c1_pad), as the paper extended the 28x28 "
+    "digits (section II.B); an explicit padding= turns this off."
 )
 register_model(
     "lenet5",
@@ -203,7 +251,7 @@ register_model(
     notes=(
         "Output layer is a softmax dense layer instead of the paper's 84x10 Euclidean RBF units. "
         "Subsampling is average pooling times a trainable per-map coefficient plus bias "
-        "(equal to the paper's sum times a coefficient)."
+        "(equal to the paper's sum times a coefficient)." + _CENTRING_NOTE
     ),
     defaults={"variant": "original"},
 )
@@ -213,6 +261,9 @@ register_model(
     **_INFO,
     reference_params=61706,
     reference_source="computed: C1 156, C3 2,416 (full), C5 48,120, F6 10,164, output 850",
-    notes="Modern form, not the paper's: ReLU, 2x2 max pooling, C3 fully connected, softmax.",
+    notes=(
+        "Modern form, not the paper's: ReLU, 2x2 max pooling, C3 fully connected, softmax."
+        + _CENTRING_NOTE
+    ),
     defaults={"variant": "modern", "name": "lenet5_modern"},
 )

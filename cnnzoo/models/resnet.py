@@ -15,13 +15,16 @@ from cnnzoo.layers.residual import (
     preact_bottleneck_block,
 )
 from cnnzoo.models.common_args import (
+    check_bool,
     check_choice,
+    check_positive_int,
     check_rate,
     check_units,
     common_args,
+    forwards_to,
     keyword_checked,
     naming_input_shape,
-    per_stage,
+    per_stage_windows,
 )
 from cnnzoo.registry import register_model
 
@@ -214,9 +217,12 @@ def resnet(
     check_choice("downsample", downsample, DOWNSAMPLES)
     if depth is None:
         if block is None or depths is None:
-            raise ValueError("resnet(depth=None) needs both block and depths.")
+            raise ValueError(
+                "resnet(depth=None) needs both block and depths; received "
+                f"block={block!r}, depths={depths!r}."
+            )
         default_name = "resnet"
-    elif depth not in DEPTHS:
+    elif depth not in tuple(DEPTHS):  # a tuple: an unhashable depth is refused, not a TypeError
         raise ValueError(
             f"depth must be one of {tuple(DEPTHS)} (the paper's Table 1), or None with "
             f"block and depths; received depth={depth!r}. For the CIFAR-10 networks "
@@ -250,18 +256,18 @@ def resnet(
             f"received widths={widths!r}."
         )
     stages = len(depths)
-    stage_strides = per_stage(
-        "strides", (1,) + (2,) * (stages - 1) if strides is None else strides, stages
+    stage_strides = per_stage_windows(
+        "strides",
+        (1,) + (2,) * (stages - 1) if strides is None else strides,
+        stages,
+        args.spatial_rank,
     )
     if not isinstance(width, (int, float)) or isinstance(width, bool) or width <= 0:
         raise ValueError(f"width must be a positive number; received width={width!r}.")
+    check_positive_int("stem_width", stem_width)
     if shortcut == "zero_pad" and width < 1:  # the identity cannot drop channels
         stem_width = max(1, round(stem_width * width))
-    if not isinstance(zero_init_residual, bool):
-        raise ValueError(
-            f"zero_init_residual must be True or False; received "
-            f"zero_init_residual={zero_init_residual!r}."
-        )
+    check_bool("zero_init_residual", zero_init_residual)
     drop_path_rate = check_rate("drop_path_rate", drop_path_rate)
     spec = VARIANTS[variant]
     block_fn = BLOCKS[spec["preact"], block]
@@ -301,6 +307,19 @@ def resnet(
         return args.finish(inputs, x, ())
 
 
+# Section 4.2; cifar_resnet sets the blocks per stage, (n, n, n), from its depth.
+CIFAR_DEFAULTS = dict(
+    block="basic",
+    widths=CIFAR_WIDTHS,
+    stem="cifar",
+    stem_width=16,
+    shortcut="zero_pad",
+    num_classes=10,
+    input_shape=(32, 32, 3),
+)
+
+
+@forwards_to(resnet, defaults=CIFAR_DEFAULTS)
 def cifar_resnet(depth: int = 20, **kwargs) -> keras.Model:
     """The CIFAR-10 networks of the paper's section 4.2: ``6n + 2`` layers.
 
@@ -334,18 +353,9 @@ def cifar_resnet(depth: int = 20, **kwargs) -> keras.Model:
             f"received depth={depth!r}."
         )
     n = (depth - 2) // 6
-    defaults = dict(
-        block="basic",
-        depths=(n, n, n),
-        widths=CIFAR_WIDTHS,
-        stem="cifar",
-        stem_width=16,
-        shortcut="zero_pad",
-        num_classes=10,
-        input_shape=(32, 32, 3),
-    )
-    kwargs["name"] = kwargs.get("name") or f"resnet{depth}"  # name=None: the default name
-    return resnet(None, **{**defaults, **kwargs})
+    if kwargs.get("name") is None:  # name=None: the default name
+        kwargs["name"] = f"resnet{depth}"
+    return resnet(None, **{"depths": (n, n, n), **kwargs})
 
 
 def _factory(depth: int, variant: str | None = None):
@@ -359,7 +369,7 @@ def _factory(depth: int, variant: str | None = None):
     def factory(**kwargs) -> keras.Model:
         if cifar:
             return cifar_resnet(depth, **kwargs)
-        return resnet(depth, **{**extra, **kwargs})
+        return resnet(depth, **kwargs)
 
     factory.__name__ = factory.__qualname__ = name
     if cifar:
@@ -375,7 +385,9 @@ def _factory(depth: int, variant: str | None = None):
             f"        (None, 1, 1, {channels})"
         )
     factory.__doc__ = f"{summary}\n\n    Example:\n        {example}\n"
-    return factory
+    return forwards_to(cifar_resnet if cifar else resnet, fixed={"depth": depth}, defaults=extra)(
+        factory
+    )
 
 
 resnet18 = _factory(18)

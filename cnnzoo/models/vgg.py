@@ -8,10 +8,13 @@ from cnnzoo.layers import conv_norm_act, pool
 from cnnzoo.models.common_args import (
     check_choice,
     check_units,
+    check_window,
     common_args,
+    forwards_to,
     keyword_checked,
     naming_input_shape,
-    per_stage,
+    per_stage_paddings,
+    per_stage_windows,
 )
 from cnnzoo.registry import register_model
 
@@ -125,10 +128,11 @@ def vgg(
             f"widths must give one width per stage ({len(depths)} stages); "
             f"received widths={widths!r}."
         )
-    stages = len(depths)
-    kernel_sizes = per_stage("kernel_size", kernel_size, stages)
-    stage_strides = per_stage("strides", strides, stages)
-    paddings = per_stage("padding", padding, stages)
+    stages, rank = len(depths), args.spatial_rank
+    kernel_sizes = per_stage_windows("kernel_size", kernel_size, stages, rank)
+    stage_strides = per_stage_windows("strides", strides, stages, rank)
+    paddings = per_stage_paddings("padding", padding, stages, rank)
+    check_window("pool_size", pool_size, rank)
     fc_units = check_units("fc_units", fc_units)
 
     hint = f" With 'same' padding, {stages} poolings of {pool_size} need {pool_size}**{stages}."
@@ -153,6 +157,7 @@ def vgg(
         return args.finish(inputs, x, fc_units)
 
 
+@forwards_to(vgg, fixed={"config": "vgg11"})
 def vgg11(**kwargs) -> keras.Model:
     """VGG-11, configuration A: 8 convolutions (1, 1, 2, 2, 2 per stage). See :func:`vgg`.
 
@@ -163,6 +168,7 @@ def vgg11(**kwargs) -> keras.Model:
     return vgg("vgg11", **kwargs)
 
 
+@forwards_to(vgg, fixed={"config": "vgg13"})
 def vgg13(**kwargs) -> keras.Model:
     """VGG-13, configuration B: 10 convolutions (2 per stage). See :func:`vgg`.
 
@@ -173,6 +179,7 @@ def vgg13(**kwargs) -> keras.Model:
     return vgg("vgg13", **kwargs)
 
 
+@forwards_to(vgg, fixed={"config": "vgg16"})
 def vgg16(**kwargs) -> keras.Model:
     """VGG-16, configuration D: 13 convolutions (2, 2, 3, 3, 3). See :func:`vgg`.
 
@@ -183,6 +190,7 @@ def vgg16(**kwargs) -> keras.Model:
     return vgg("vgg16", **kwargs)
 
 
+@forwards_to(vgg, fixed={"config": "vgg19"})
 def vgg19(**kwargs) -> keras.Model:
     """VGG-19, configuration E: 16 convolutions (2, 2, 4, 4, 4). See :func:`vgg`.
 
@@ -195,7 +203,7 @@ def vgg19(**kwargs) -> keras.Model:
 
 def _with_batch_norm(config: str):
     def factory(**kwargs) -> keras.Model:
-        return vgg(config, **{"norm": "batch", **kwargs})
+        return vgg(config, **kwargs)
 
     factory.__name__ = factory.__qualname__ = f"{config}_bn"
     factory.__doc__ = (
@@ -205,7 +213,7 @@ def _with_batch_norm(config: str):
         f"        >>> {config}_bn(input_shape=(32, 32, 3), num_classes=10).output_shape\n"
         "        (None, 10)\n"
     )
-    return factory
+    return forwards_to(vgg, fixed={"config": config}, defaults={"norm": "batch"})(factory)
 
 
 vgg11_bn = _with_batch_norm("vgg11")
