@@ -20,15 +20,8 @@ from cnnzoo.training.callbacks import (
     save_weights_atomically,
     write_atomically,
 )
-from cnnzoo.training.messages import finished_line
-from cnnzoo.training.run import (
-    TrainResult,
-    _finish,
-    _finished,
-    announce,
-    check_model_name,
-    talks,
-)
+from cnnzoo.training.messages import announce, finished_line, talks
+from cnnzoo.training.run import TrainResult, _finish, _finished, check_model_name
 from cnnzoo.training.run_folder import RunFolder
 from cnnzoo.training.sources import check_source, load_run_data
 from cnnzoo.transfer import fine_tune, replace_head
@@ -176,7 +169,7 @@ def finetune(
     folder.create(config, run_data.class_names, run_data.report)
     (run_dir / "weights_report.txt").write_text(f"{report or 'No weights loaded.'}\n")
     if talk:
-        announce("Fine-tuning", net, run_data, folder)
+        announce("Fine-tuning", net, run_data, folder.report_path)
     _run_phases(net, run_dir, resolve_phases(phases), train_batches, validation, callbacks, verbose)
     net.save(run_dir / "model.keras")
     test = batches(run_data.test, False) if run_data.test is not None else None

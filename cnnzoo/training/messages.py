@@ -80,6 +80,19 @@ def data_notice(data: RunData, report_path: Path) -> str:
     return f"{notice}\nFull report: {report_path}" if notice else ""
 
 
+def talks(verbose, chief: bool = True) -> bool:
+    """Whether a run prints these lines: with ``fit``'s progress display, in process 0."""
+    return chief and verbose not in (0, False)
+
+
+def announce(verb: str, model: keras.Model, data: RunData, report_path: Path, share="") -> None:
+    """Prints the run's summary line, then what the data scan skipped."""
+    print(summary_line(verb, model, data, share=share))
+    notice = data_notice(data, report_path)
+    if notice:
+        print(notice)
+
+
 def resume_line(path: Path, done: int, epochs: int) -> str:
     """Where a resumed :func:`~cnnzoo.training.train` run continues.
 
@@ -146,10 +159,12 @@ def phase_header(number: int, count: int, phase, first_epoch: int, model: keras.
 
 
 __all__ = [
+    "announce",
     "data_notice",
     "finished_line",
     "phase_header",
     "resume_line",
     "split_size",
     "summary_line",
+    "talks",
 ]

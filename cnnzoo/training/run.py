@@ -31,9 +31,9 @@ from cnnzoo.training.distribute import (
     check_distribution,
     start,
 )
-from cnnzoo.training.messages import data_notice, finished_line, resume_line, summary_line
+from cnnzoo.training.messages import announce, finished_line, resume_line, talks
 from cnnzoo.training.run_folder import RunFolder
-from cnnzoo.training.sources import RunData, check_source, load_run_data
+from cnnzoo.training.sources import check_source, load_run_data
 from cnnzoo.viz import learning_curves
 
 SCHEDULES = ("constant", "cosine", "step", "plateau")
@@ -120,20 +120,6 @@ def check_model_name(model) -> None:
             "model must be a registered model name ('cnnzoo list' shows them); received "
             f"model={model!r}." + (f" Close: {', '.join(close)}." if close else "")
         )
-
-
-def talks(verbose, chief: bool = True) -> bool:
-    """Whether a run prints its summary, resume and phase lines: with ``fit``'s
-    progress display, in process 0."""
-    return chief and verbose not in (0, False)
-
-
-def announce(verb: str, net: keras.Model, run_data: RunData, folder: RunFolder, share="") -> None:
-    """Prints the run's summary line and what the data scan skipped."""
-    print(summary_line(verb, net, run_data, share=share))
-    notice = data_notice(run_data, folder.report_path)
-    if notice:
-        print(notice)
 
 
 def _build(model, model_kwargs, num_classes: int, mixed_precision: bool, distributed):
@@ -353,7 +339,7 @@ def train(
         folder.create(config, run_data.class_names, run_data.report)
     if talk:
         share = f" (process 0's share of {cluster.num_processes})" if together else ""
-        announce("Training", net, run_data, folder, share)
+        announce("Training", net, run_data, folder.report_path, share)
     callbacks = [*callbacks, *_callbacks(run_dir, learning_rate, schedule, patience, chief)]
     initial_epoch = 0
     if chief:
