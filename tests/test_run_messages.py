@@ -120,7 +120,7 @@ def test_refused_commands_leave_nothing_and_the_corrected_one_runs(tmp_path, mes
     run = tmp_path / "run"
     common = ("--data", messy_digits, "--epochs", 1, "--batch-size", 8, "--out", run)
     bad = {
-        ("lenet55",): "registered model name",
+        ("lenet55",): "Unknown model name 'lenet55'. Closest registered names: lenet5",
         ("lenet5", "--set", "bogus=1"): "bogus",
         ("lenet5", "--set", "dropout=5"): "dropout",
         ("vgg11", "--input-shape", "8,8,3"): "too small",

@@ -189,7 +189,7 @@ def test_a_refused_run_writes_nothing_and_the_corrected_call_starts_there(
 ):
     run = tmp_path / "run"
     refusals = [
-        ("lenet55", digits_folder, {}, r"registered model name .*'lenet55'. Close: lenet5"),
+        ("lenet55", digits_folder, {}, r"Unknown model name 'lenet55'. Closest .*: lenet5"),
         ("lenet5", digits_folder, {"bogus": 1}, r"unknown argument 'bogus'"),
         ("lenet5", digits_folder, {"dropout": 5}, r"dropout must be"),
         ("vgg11", digits_folder, {"input_shape": (8, 8, 3)}, r"too small"),

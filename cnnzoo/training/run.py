@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import difflib
 import json
 import math
 import shutil
@@ -17,7 +16,7 @@ import keras
 
 from cnnzoo.data import pipeline
 from cnnzoo.models.common_args import check_choice, check_positive_int, check_rate
-from cnnzoo.registry import create_model, list_models
+from cnnzoo.registry import create_model, model_info
 from cnnzoo.training.callbacks import (
     RunBackup,
     StopOnNaN,
@@ -106,20 +105,17 @@ def _settings(distributed: bool, **settings) -> dict[str, Any]:
 
 
 def check_model_name(model) -> None:
-    """A name that is not registered is refused before any data is read.
+    """A name that is not registered is refused before any data is read, with the
+    registry's own message (the closest names).
 
     Example:
         >>> check_model_name("resnet2")
         Traceback (most recent call last):
         ...
-        ValueError: model must be a registered model name ('cnnzoo list' shows them); ...
+        ValueError: Unknown model name 'resnet2'. Closest registered names: resnet20, ...
     """
-    if isinstance(model, str) and model not in list_models():
-        close = difflib.get_close_matches(model, list_models(), n=3)
-        raise ValueError(
-            "model must be a registered model name ('cnnzoo list' shows them); received "
-            f"model={model!r}." + (f" Close: {', '.join(close)}." if close else "")
-        )
+    if isinstance(model, str):
+        model_info(model)
 
 
 def _build(model, model_kwargs, num_classes: int, mixed_precision: bool, distributed):
