@@ -20,6 +20,7 @@ import dataclasses
 import doctest
 import importlib.util
 import inspect
+import itertools
 import os
 import re
 import shlex
@@ -268,8 +269,41 @@ def _missing_from_api_reference(folder: Path) -> list[str]:
     return missing
 
 
+def _api_order_problems(folder: Path) -> list[str]:
+    """API pages (or their sections) where a class comes before a function: the functions
+    lead."""
+    problems = []
+    for page in sorted((folder / "api").rglob("index.html")):
+        kinds = []
+        for path in re.findall(r'<h2 id="([^"]+)"', page.read_text()):
+            if not path.startswith("cnnzoo"):
+                kinds.append(("section", path))  # a heading of the page: a new section
+                continue
+            module, _, name = path.rpartition(".")
+            try:
+                obj = getattr(importlib.import_module(module), name)
+            except (ImportError, AttributeError, ValueError):
+                continue  # the package's own heading
+            if not inspect.ismodule(obj):
+                kinds.append(("class" if inspect.isclass(obj) else "function", path))
+        for (kind, path), (next_kind, next_path) in itertools.pairwise(kinds):
+            if kind == "class" and next_kind == "function":
+                problems.append(f"{page.parent.name}: {next_path} after {path}")
+    return problems
+
+
+def _unused_pictures(folder: Path) -> list[str]:
+    """Generated pictures that no page shows."""
+    html = "".join(path.read_text() for path in folder.rglob("*.html"))
+    return [
+        path.name
+        for path in sorted((folder / "images" / "generated").glob("*.png"))
+        if f"images/generated/{path.name}" not in html
+    ]
+
+
 def test_site_builds_strict_with_complete_tables_and_api(tmp_path):
-    """One build (the slowest part) checked three ways."""
+    """One build (the slowest part) checked several ways."""
     result = _build_site(tmp_path)
     log = result.stdout + result.stderr
     # MkDocs logs "WARNING -  ..." (TensorFlow's own start-up lines are not the build's).
@@ -279,6 +313,13 @@ def test_site_builds_strict_with_complete_tables_and_api(tmp_path):
     assert not missing, f"missing from the generated model tables: {missing}"
     missing = _missing_from_api_reference(tmp_path)
     assert not missing, f"not in the API reference: {missing}"
+    misordered = _api_order_problems(tmp_path)
+    assert not misordered, f"API pages lead with the functions; classes first: {misordered}"
+    pictures = ("training-curves", "fine-tuning-curves", "confusion", "feature-maps")
+    for name in (*pictures, "tuning-scores"):  # drawn from real runs while the site builds
+        picture = tmp_path / "images" / "generated" / f"{name}.png"
+        assert picture.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", picture
+    assert not _unused_pictures(tmp_path), f"pictures no page shows: {_unused_pictures(tmp_path)}"
     recipes_page = (tmp_path / "recipes" / "index.html").read_text()
     scripts = sorted(path.name for path in (ROOT / "recipes").glob("*.py"))
     assert scripts and all(f"recipes/{name}" in recipes_page for name in scripts)
@@ -307,6 +348,25 @@ def test_the_hook_reads_factory_docstrings_and_refuses_unknown_markers():
         hook.on_page_markdown("<!-- cnnzoo:modles lenet -->\n", page, None, None)
     with pytest.raises(hook.MarkerError, match="unknown families"):
         hook.on_page_markdown("<!-- cnnzoo:models lenett -->\n", page, None, None)
+
+
+def test_the_api_marker_puts_the_functions_first():
+    from types import SimpleNamespace
+
+    hook = _load_hook("generated")
+    page = SimpleNamespace(file=SimpleNamespace(src_uri="api/page.md"))
+    text = hook.on_page_markdown("<!-- cnnzoo:api cnnzoo.training finetune -->\n", page, None, None)
+    objects = re.findall(r"^::: (\S+)$", text, re.MULTILINE)
+    functions = ["finetune", "history_rows", "load_run_data", "train"]  # then __all__ order
+    assert objects[:5] == ["cnnzoo.training"] + [f"cnnzoo.training.{name}" for name in functions]
+    assert objects[-1] == "cnnzoo.training.TrainingDivergedError"  # exceptions last
+    assert set(objects[1:]) >= {f"cnnzoo.training.{name}" for name in ("RunData", "TrainResult")}
+    assert "cnnzoo.training.SAMPLE" not in objects  # constants have no docstring to show
+    # cnnzoo.tuning.search is also a module: the function is found where it is defined.
+    text = hook.api(["cnnzoo.tuning", "search"], "api/tuning.md")
+    assert re.findall(r"^::: (\S+)$", text, re.MULTILINE)[1] == "cnnzoo.tuning.search.search"
+    with pytest.raises(hook.MarkerError, match=r"cnnzoo.training has no public \['trian'\]"):
+        hook.api(["cnnzoo.training", "trian"], "api/training.md")
 
 
 def test_the_griffe_extension_reads_the_house_docstrings():

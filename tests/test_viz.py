@@ -9,7 +9,9 @@ import pytest
 
 from cnnzoo import lenet5
 from cnnzoo.layers import KERNELS, HandMadeFilters, conv_norm_act
+from cnnzoo.tuning.results import plot_scores
 from cnnzoo.viz import (
+    best_epoch,
     confusion_counts,
     confusion_matrix,
     feature_maps,
@@ -136,11 +138,86 @@ def test_learning_curves_from_history_and_csv_logger(tiny_fit, tmp_path):
         assert_png_of(figure, path)
         assert [axis.get_title() for axis in figure.axes] == ["loss", "accuracy"]
         for axis in figure.axes:
-            train, validation = axis.get_lines()
+            train, validation = curve(axis, "train"), curve(axis, "validation")
             metric = axis.get_title()
+            assert axis.get_xlabel() == "epoch" and axis.get_ylabel() == metric
             np.testing.assert_allclose(train.get_ydata(), history.history[metric], rtol=1e-5)
             np.testing.assert_allclose(validation.get_ydata(), history.history[f"val_{metric}"])
             np.testing.assert_array_equal(train.get_xdata(), [1, 2, 3])
+
+
+def curve(axis, label):
+    (line,) = [line for line in axis.get_lines() if line.get_label() == label]
+    return line
+
+
+def best_marks(axis) -> list:
+    """The best-epoch line of a panel, with the star when the panel has one."""
+    return [line for line in axis.get_lines() if line.get_label().startswith("best")] + [
+        line for line in axis.get_lines() if line.get_marker() == "*"
+    ]
+
+
+# Validation accuracy peaks at epoch 3, validation loss at epoch 2.
+OVERFITTING = {
+    "loss": [1.0, 0.6, 0.4, 0.3, 0.2],
+    "accuracy": [0.5, 0.7, 0.8, 0.85, 0.9],
+    "val_loss": [1.1, 0.5, 0.55, 0.7, 0.9],
+    "val_accuracy": [0.4, 0.6, 0.75, 0.7, 0.65],
+}
+
+
+def test_best_epoch_by_the_metric_direction():
+    assert best_epoch(OVERFITTING, "val_accuracy") == 3
+    assert best_epoch(OVERFITTING, "val_loss") == 2
+    assert best_epoch({"val_mean_absolute_error": [3, 1, 2]}, "val_mean_absolute_error") == 2
+    assert best_epoch({"val_loss": [0.5, float("nan"), 0.5, 0.7]}, "val_loss") == 1  # tie
+    assert best_epoch({"val_loss": [float("nan")]}, "val_loss") is None
+    assert best_epoch(OVERFITTING, "val_auc") is None
+
+
+def test_learning_curves_mark_the_best_epoch(tmp_path):
+    figure = learning_curves(OVERFITTING, tmp_path / "curves.png")
+    loss_panel, accuracy_panel = figure.axes
+    for axis in figure.axes:  # the dotted line in every panel, at the epoch train() keeps
+        line = best_marks(axis)[0]
+        assert line.get_label() == "best val_accuracy: epoch 3"
+        assert list(line.get_xdata()) == [3, 3] and line.get_linestyle() == ":"
+        assert line.get_label() in axis.get_legend_handles_labels()[1]
+    assert len(best_marks(loss_panel)) == 1  # no star: the loss does not decide
+    star = best_marks(accuracy_panel)[1]
+    assert (list(star.get_xdata()), list(star.get_ydata())) == ([3], [0.75])
+
+    by_loss = learning_curves(OVERFITTING, tmp_path / "curves.png", best="val_loss")
+    line, star = best_marks(by_loss.axes[0])
+    assert line.get_label() == "best val_loss: epoch 2"
+    assert (list(star.get_xdata()), list(star.get_ydata())) == ([2], [0.5])
+
+    unmarked = learning_curves(OVERFITTING, tmp_path / "curves.png", best=None)
+    assert all(best_marks(axis) == [] for axis in unmarked.axes)
+    training_only = {"loss": [1.0, 0.5], "accuracy": [0.2, 0.4]}
+    assert best_marks(learning_curves(training_only, tmp_path / "x.png").axes[0]) == []
+    with pytest.raises(ValueError, match=r"best must name a metric .*received best='val_acc'"):
+        learning_curves(OVERFITTING, tmp_path / "x.png", best="val_acc")
+
+
+def test_learning_curves_name_the_phases_of_a_fine_tuning_run(tmp_path):
+    log = tmp_path / "history.csv"  # as training.finetune writes it
+    rows = ["epoch,accuracy,loss,phase,val_accuracy,val_loss"]
+    for epoch, phase in enumerate([1, 1, 2, 2, 2]):
+        rows.append(f"{epoch},0.{epoch + 1},1.{9 - epoch},{phase},0.5,1.0")
+    log.write_text("\n".join(rows) + "\n")
+    figure = learning_curves(log, tmp_path / "curves.png")
+    for axis in figure.axes:
+        (top,) = axis.child_axes  # the phase names along the top of the panel
+        np.testing.assert_allclose(top.get_xticks(), [1.5, 4.0])  # epochs 1-2 and 3-5
+        assert [label.get_text() for label in top.get_xticklabels()] == ["phase 1", "phase 2"]
+        boundaries = [line for line in axis.get_lines() if line.get_linestyle() == "--"]
+        assert [list(line.get_xdata()) for line in boundaries] == [[2.5, 2.5]]
+        (shade,) = axis.patches  # phase 2 shaded to the right edge
+        assert shade.get_x() == 2.5 and shade.get_width() == 3 and axis.get_xlim() == (0.5, 5.5)
+    plain = learning_curves(OVERFITTING, tmp_path / "plain.png")
+    assert all(axis.child_axes == [] for axis in plain.axes)  # no phases, nothing named
 
 
 def test_read_history_errors(tmp_path):
@@ -212,15 +289,38 @@ def test_first_layer_filters_one_panel_per_filter(tmp_path):
         first_layer_filters(lenet5(), path, max_filters=0)
 
 
-def test_feature_maps_one_row_per_stage(tmp_path):
+def test_feature_maps_one_row_per_stage_with_maps(tmp_path):
     model = lenet5(input_shape=(28, 28, 1), padding=(2, "valid", "valid"))
     digit = np.random.default_rng(0).uniform(size=(28, 28, 1))
     path = tmp_path / "maps.png"
     figure = feature_maps(model, digit, path, max_maps=16)
     assert_png_of(figure, path)
     row_labels = [axis.get_ylabel() for axis in figure.axes if axis.get_ylabel()]
-    assert row_labels == ["stage1_out\n14x14x6", "stage2_out\n5x5x16", "stage3_out\n1x1x120"]
-    assert len(figure.axes) == 6 + 16 + 16
+    # stage3_out (C5) is 1x1x120: 120 numbers, no picture, so no row of blank tiles.
+    assert row_labels == ["stage1_out\n14x14x6", "stage2_out\n5x5x16"]
+    assert len(figure.axes) == 6 + 16
+    assert all(np.ptp(drawn(axis)) > 0 for axis in figure.axes)
+    with pytest.raises(ValueError, match=r"larger than 1x1; layer 'stage3_out' outputs shape"):
+        feature_maps(model, digit, path, layers=["stage1_out", "stage3_out"])
+
+
+def test_feature_maps_leave_out_constant_maps(tmp_path):
+    # Channels 1 and 3 of "dead" are zero everywhere, as a ReLU's dead maps are.
+    inputs = keras.Input((12, 12, 1))
+    kernel = np.zeros((3, 3, 1, 4), "float32")
+    kernel[..., 0, 0], kernel[..., 0, 2] = KERNELS["sobel_x"], -KERNELS["sobel_x"]
+    conv = keras.layers.Conv2D(4, 3, padding="same", activation="relu", name="dead")
+    model = keras.Model(inputs, conv(inputs))
+    conv.set_weights([kernel, np.zeros(4, "float32")])
+    path = tmp_path / "maps.png"
+    figure = feature_maps(model, VERTICAL_EDGE, path, layers="dead")
+    assert [axis.get_title() for axis in figure.axes] == ["0", "2"]
+    assert figure.axes[0].get_ylabel() == "dead\n12x12x4\n2 constant"
+    assert all(np.ptp(drawn(axis)) > 0 for axis in figure.axes)
+    conv.set_weights([np.zeros_like(kernel), np.zeros(4, "float32")])
+    (axis,) = feature_maps(model, VERTICAL_EDGE, path, layers="dead").axes
+    assert len(axis.images) == 0 and axis.texts[0].get_text() == "every map\nis constant"
+    assert axis.get_ylabel() == "dead\n12x12x4\n4 constant"
 
 
 def test_feature_maps_shows_the_most_active_maps(tmp_path):
@@ -266,3 +366,28 @@ def test_filter_responses_beside_learned_filters(tmp_path):
     with pytest.raises(ValueError, match="reads 1 channels; received an image with 3"):
         filter_responses(np.zeros((12, 12, 3)), path, learned=model)
     assert plt.get_fignums() == []  # no figure left open
+
+
+# ----- the tuning score plot ---------------------------------------------------------------
+
+
+def test_the_score_plot_numbers_trials_from_one_with_whole_ticks(tmp_path):
+    rows = [
+        {"trial_id": "0", "status": "COMPLETED", "score": 0.5},
+        {"trial_id": "1", "status": "FAILED", "score": None},
+        {"trial_id": "2", "status": "COMPLETED", "score": 0.7},
+    ]
+    figure = plot_scores(rows, tmp_path / "scores.png", "val_accuracy")
+    (axis,) = figure.axes
+    assert list(curve(axis, "val_accuracy").get_xdata()) == [1, 3]
+    assert list(curve(axis, "failed").get_xdata()) == [2]
+    visible = [tick for tick in axis.get_xticks() if 0.5 <= tick <= 3.5]
+    assert visible == [1, 2, 3]  # whole trials, not 0.5 steps
+    assert axis.get_xlim() == (0.5, 3.5)
+    (one,) = plot_scores(rows[:1], tmp_path / "one.png", "val_accuracy").axes
+    assert [tick for tick in one.get_xticks() if 0.5 <= tick <= 1.5] == [1]
+    # The numbers are the trial IDs plus one, as the search's lines print them.
+    resumed = [{**row, "trial_id": f"{int(row['trial_id']) + 2:02d}"} for row in rows]
+    (axis,) = plot_scores(resumed, tmp_path / "ids.png", "val_accuracy").axes
+    assert list(curve(axis, "val_accuracy").get_xdata()) == [3, 5]
+    assert axis.get_xlim() == (0.5, 5.5)

@@ -164,16 +164,21 @@ def plot_scores(rows: list[dict[str, Any]], path: Path, objective: str, directio
     """Score per trial (failed trials marked on the axis), best so far as a line (the
     objective's ``direction``: ``"max"`` or ``"min"``); writes a PNG, returns the figure.
 
-    Trials are numbered from 1 in trial order, as KerasTuner's progress lines count them
-    ("Trial 3 Complete" is ``trial_id`` ``"02"``), with a tick at each whole number."""
+    Trials are numbered from 1, as the search's lines number them (``Trial 3/10`` is
+    ``trial_id`` ``"2"``; :func:`trial_line`), with a tick at each whole number."""
     from matplotlib.ticker import MaxNLocator
 
     from cnnzoo.viz.figures import new_figure, save_png
 
+    def number(position: int, row: dict[str, Any]) -> int:
+        trial_id = str(row.get("trial_id", ""))
+        return int(trial_id) + 1 if trial_id.isdigit() else position
+
+    numbered = [(number(i, row), row) for i, row in enumerate(rows, start=1)]
     figure = new_figure(7, 4)
     axes = figure.add_subplot()
-    done = [(i, row["score"]) for i, row in enumerate(rows, start=1) if row["score"] is not None]
-    failed = [i for i, row in enumerate(rows, start=1) if row["status"] == "FAILED"]
+    done = [(i, row["score"]) for i, row in numbered if row["score"] is not None]
+    failed = [i for i, row in numbered if row["status"] == "FAILED"]
     if done:
         xs, ys = zip(*done, strict=True)
         axes.plot(xs, ys, "o", label=objective)
@@ -183,7 +188,7 @@ def plot_scores(rows: list[dict[str, Any]], path: Path, objective: str, directio
     if failed:
         low = min((y for _, y in done), default=0.0)
         axes.plot(failed, [low] * len(failed), "x", color="red", label="failed")
-    axes.set_xlim(0.5, max(len(rows), 1) + 0.5)
+    axes.set_xlim(0.5, max((i for i, _ in numbered), default=1) + 0.5)
     axes.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
     axes.set_xlabel("trial")
     axes.set_ylabel(objective)

@@ -1,7 +1,8 @@
 """Pictures for learners, each written as a PNG.
 
 - :func:`augmentation_grid`: what an augmentation does to real images.
-- :func:`learning_curves`: loss and metrics per epoch, training beside validation.
+- :func:`learning_curves`: loss and metrics per epoch, training beside validation, the
+  best epoch marked (:func:`best_epoch`) and a fine-tuning run's phases named.
 - :func:`first_layer_filters`: the kernels of the first convolution.
 - :func:`feature_maps`: the hierarchy of features, one row per layer, for one image.
 - :func:`confusion_matrix`: which classes are mistaken for which
@@ -16,12 +17,13 @@ left alone. The functions added with the figures return the ``Figure``;
 
 from cnnzoo.viz.augmentation import augmentation_grid
 from cnnzoo.viz.confusion import confusion_counts, confusion_matrix
-from cnnzoo.viz.curves import learning_curves, read_history
+from cnnzoo.viz.curves import best_epoch, learning_curves, read_history
 from cnnzoo.viz.features import feature_maps
 from cnnzoo.viz.kernels import filter_responses, first_convolution, first_layer_filters
 
 __all__ = [
     "augmentation_grid",
+    "best_epoch",
     "confusion_counts",
     "confusion_matrix",
     "feature_maps",

@@ -19,9 +19,13 @@ A page asks for generated content with a marker, an HTML comment on a line of it
   and a picture of it.
 - ``<!-- cnnzoo:recipes -->``: every script in ``recipes/``, with the title, description
   and command line of its header.
+- ``<!-- cnnzoo:api MODULE [FUNCTION ...] -->``: the API reference of a module, public
+  functions first (those named, in that order, then the others), then classes and
+  exceptions; read from ``__all__``, so that a new public name cannot be missed.
 
 The pictures (``images/generated/*.png``) are drawn by :mod:`cnnzoo.viz` while the site
-builds. An unknown marker, or one with bad arguments, fails the build.
+builds, those of training, fine-tuning and search from real (tiny) runs made once per
+build. An unknown marker, or one with bad arguments, fails the build.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import importlib
+import importlib.util
 import inspect
 import io
 import os
@@ -246,6 +251,67 @@ def layer_table(args: list[str], page_uri: str) -> str:
     return "```text\n" + format_layer_table(table(create_model(args[0]))) + "\n```"
 
 
+# ----- the API reference --------------------------------------------------------------------
+
+
+# The module's docstring alone, without a heading: its members follow one by one.
+MODULE_DOCSTRING = """::: {module}
+    options:
+      show_root_heading: false
+      show_root_toc_entry: false
+      members: false"""
+
+
+def _public_names(module) -> list[str]:
+    """``module.__all__``, or the functions and classes the module defines itself."""
+    if hasattr(module, "__all__"):
+        return list(module.__all__)
+    return [
+        name
+        for name, obj in vars(module).items()
+        if not name.startswith("_")
+        and (inspect.isfunction(obj) or inspect.isclass(obj))
+        and obj.__module__ == module.__name__
+    ]
+
+
+def _api_path(module, name: str) -> str:
+    """Where mkdocstrings finds ``module.name``: through the package, unless a submodule
+    has the same name (``cnnzoo.tuning.search``), then where it is defined."""
+    package = hasattr(module, "__path__")
+    if not package or importlib.util.find_spec(f"{module.__name__}.{name}") is None:
+        return f"{module.__name__}.{name}"
+    obj = inspect.unwrap(getattr(module, name))
+    return f"{obj.__module__}.{obj.__qualname__}"
+
+
+def api(args: list[str], page_uri: str) -> str:
+    """A module's reference, public functions first: the module's docstring, then the
+    functions named in the marker in that order, the module's other public functions,
+    its classes, and its exceptions last. Constants are left out, as mkdocstrings leaves
+    out members without a docstring."""
+    if not args:
+        raise MarkerError("api takes a module and, optionally, the functions to put first")
+    try:
+        module = importlib.import_module(args[0])
+    except ImportError as error:
+        raise MarkerError(f"cannot import {args[0]!r}: {error}") from None
+    public = _public_names(module)
+    unknown = [name for name in args[1:] if name not in public]
+    if unknown:
+        raise MarkerError(f"{args[0]} has no public {unknown}; its public names: {public}")
+    objects = {name: getattr(module, name) for name in public}
+    functions = [name for name, obj in objects.items() if inspect.isroutine(inspect.unwrap(obj))]
+    classes = [name for name, obj in objects.items() if inspect.isclass(obj)]
+    errors = [name for name in classes if issubclass(objects[name], BaseException)]
+    order = list(args[1:])
+    for group in (functions, [name for name in classes if name not in errors], errors):
+        order += [name for name in group if name not in order]
+    blocks = [MODULE_DOCSTRING.format(module=args[0])]
+    blocks += [f"::: {_api_path(module, name)}" for name in order]
+    return "\n\n".join(blocks)
+
+
 # ----- tuning and the command line ----------------------------------------------------------
 
 
@@ -272,7 +338,7 @@ def cli_help(args: list[str], page_uri: str) -> str:
 
     buffer = io.StringIO()
     columns = os.environ.get("COLUMNS")
-    os.environ["COLUMNS"] = "100"  # argparse wraps to the terminal
+    os.environ["COLUMNS"] = "80"  # argparse wraps to the terminal; 80 fits the column
     try:
         with contextlib.redirect_stdout(buffer), contextlib.suppress(SystemExit):
             main([*args, "--help"])
@@ -339,7 +405,123 @@ def draw_pictures(folder: Path) -> dict[str, Path]:
     path = folder / "filter-responses.png"
     filter_responses(digits[0], path)
     pictures[f"{IMAGES}/filter-responses.png"] = path
+    runs = folder / "runs"
+    for draw in (training_run_pictures, fine_tuning_run_pictures, search_pictures):
+        pictures.update({f"{IMAGES}/{name}": path for name, path in draw(runs).items()})
     return pictures
+
+
+# ----- pictures of real runs ----------------------------------------------------------------
+# Each run is as small as still shows something (LeNet-5, the bundled digits, a few epochs),
+# made once per build and read by every picture that needs it. The guides' captions give
+# the settings: change them together.
+
+# LeNet-5 with batch norm, padded for 28x28 digits: the network of the fine-tuning guide.
+FINE_TUNING_LENET = {
+    "variant": "modern",
+    "norm": "batch",
+    "input_shape": (28, 28, 1),
+    "padding": ("same", "valid", "valid"),
+}
+
+
+def training_run_pictures(folder: Path) -> dict[str, Path]:
+    """A 3-epoch ``train`` of LeNet-5 on the bundled sample: the run's own ``curves.png``,
+    the ``confusion.png`` that ``cnnzoo evaluate`` draws from it, and the trained
+    network's feature maps for a test digit."""
+    from cnnzoo.cli import main
+    from cnnzoo.data import load_sample
+    from cnnzoo.training import train
+    from cnnzoo.viz import feature_maps
+
+    run = folder / "3-epochs"  # the curves' title: "lenet5: 3-epochs"
+    result = train(
+        "lenet5",
+        "mnist-sample",
+        epochs=3,
+        batch_size=64,
+        patience=None,
+        model_kwargs={"input_shape": (28, 28, 1), "padding": (2, "valid", "valid")},
+        out=run,
+        verbose=0,
+    )
+    evaluation = folder / "lenet5-evaluation"
+    with contextlib.redirect_stdout(io.StringIO()):  # the report; the picture is the point
+        status = main(["evaluate", str(run), "--out", str(evaluation)])
+    if status:
+        raise MarkerError(f"cnnzoo evaluate {run} exited with status {status}")
+    digit = load_sample("mnist").test.images[0] * 255  # the model takes pixels in [0, 255]
+    maps = folder / "feature-maps.png"
+    feature_maps(result.model, digit, maps, layers=["c1_act", "c3_act"], max_maps=8)
+    return {
+        "training-curves.png": run / "curves.png",
+        "confusion.png": evaluation / "confusion.png",
+        "feature-maps.png": maps,
+    }
+
+
+def fine_tuning_run_pictures(folder: Path) -> dict[str, Path]:
+    """The fine-tuning guide's experiment as a ``finetune`` run: LeNet-5 trained for 2
+    epochs on the digits 0 to 4, then fine-tuned on a folder of 60 images of each of 5
+    to 9, 4 epochs of the new head and 4 of the last two stages. Its ``curves.png``."""
+    import keras
+    import numpy as np
+
+    from cnnzoo import lenet5
+    from cnnzoo.data import load_sample
+    from cnnzoo.training import finetune
+
+    keras.utils.set_random_seed(0)
+    sample = load_sample("mnist")
+    images, labels = sample.train.images * 255, sample.train.labels
+    old = labels < 5
+    pretrained = lenet5(num_classes=5, **FINE_TUNING_LENET)
+    pretrained.compile(
+        optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"]
+    )
+    pretrained.fit(images[old], labels[old], epochs=2, verbose=0)
+    weights = folder / "pretrained.keras"
+    weights.parent.mkdir(parents=True, exist_ok=True)
+    pretrained.save(weights)
+    for index in np.concatenate([np.flatnonzero(labels == d)[:60] for d in range(5, 10)]):
+        image_folder = folder / "new-digits" / str(labels[index])
+        image_folder.mkdir(parents=True, exist_ok=True)
+        keras.utils.save_img(image_folder / f"{index}.png", images[index] / 255)
+    run = folder / "new-digits-run"
+    finetune(
+        "lenet5",
+        folder / "new-digits",
+        weights=weights,
+        model_kwargs=FINE_TUNING_LENET,
+        phases=[{"epochs": 4}, {"epochs": 4}],
+        batch_size=16,
+        out=run,
+        verbose=0,
+    )
+    return {"fine-tuning-curves.png": run / "curves.png"}
+
+
+def search_pictures(folder: Path) -> dict[str, Path]:
+    """A random search of 5 trials over LeNet-5's learning rate (1,000 digits, 1 epoch
+    each): the project's ``scores.png``."""
+    from cnnzoo.data import load_sample
+    from cnnzoo.tuning import search
+
+    sample = load_sample("mnist")
+    result = search(
+        "lenet5_modern",
+        (sample.train.images[:1000], sample.train.labels[:1000]),
+        (sample.validation.images[:200], sample.validation.labels[:200]),
+        tuner="random",
+        max_trials=5,
+        max_epochs=1,
+        tune=["learning_rate"],
+        input_range=(0, 1),
+        directory=folder / "tuning",
+        seed=0,
+        verbose=0,
+    )
+    return {"tuning-scores.png": result.project_dir / "scores.png"}
 
 
 def augmentation_presets(args: list[str], page_uri: str) -> str:
@@ -392,6 +574,7 @@ GENERATORS = {
     "cli": cli_help,
     "augmentation-presets": augmentation_presets,
     "recipes": recipes,
+    "api": api,
 }
 
 
