@@ -264,10 +264,12 @@ def repair_project(tuner) -> list[str]:
     """Mends ``tuner``'s project folder so that KerasTuner can reload it; returns one
     line per file it recovered (none when every file is whole).
 
-    Unreadable trial files become failed trials (the file kept as ``*.damaged``); an
-    oracle state that is missing, unreadable or names other trials than those on disk
-    is rebuilt from the trial files (finished trials kept, interrupted ones queued to run
-    again, Hyperband's brackets from the trials' ``tuner/...`` values); an unreadable
+    An unreadable ``trial.json`` of the last trial sets its folder aside
+    (``damaged_trial_N``) and the trial runs again; an earlier one becomes a failed trial
+    (the file kept as ``trial.json.damaged``); an oracle state that is missing,
+    unreadable or names other trials than those on disk is rebuilt from the trial files
+    (finished trials kept, interrupted ones queued to run again, Hyperband's brackets from
+    the trials' ``tuner/...`` values); an unreadable
     tuner file is written anew; temporary files left by a kill are removed.
     """
     project = Path(tuner.project_dir)
@@ -295,7 +297,7 @@ def repair_project(tuner) -> list[str]:
             _set_aside(oracle_path, notes, "unreadable, and no trial to rebuild it from")
         return notes  # nothing to reload: the search starts afresh
     tuner_path = Path(tuner._get_tuner_fname())
-    if not isinstance(read_json(tuner_path), dict):
+    if tuner_path.exists() and not isinstance(read_json(tuner_path), dict):
         _set_aside(tuner_path, notes, "unreadable, written anew")
         write_json(tuner_path, tuner.get_state())
     return notes
