@@ -5,6 +5,7 @@ files behind."""
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 
@@ -13,7 +14,6 @@ import numpy as np
 import pytest
 
 from cnnzoo import create_model
-from cnnzoo.data import load_sample
 from cnnzoo.training import finetune, history_rows, train
 
 LENET = {"variant": "modern"}
@@ -46,16 +46,11 @@ def refused(result, command: str = "train") -> str:
 
 
 @pytest.fixture(scope="module")
-def messy_digits(tmp_path_factory):
-    """24 real digits (3s and 8s) as PNG files, plus 4 text files named .png and 3
-    truncated PNGs: 7 files the scan skips."""
-    root = tmp_path_factory.mktemp("messy")
-    sample = load_sample("mnist").train
-    for digit in (3, 8):
-        (root / f"d{digit}").mkdir()
-        for i, index in enumerate(np.flatnonzero(sample.labels == digit)[:12]):
-            image = (sample.images[index] * 255).astype("uint8")
-            keras.utils.save_img(root / f"d{digit}" / f"{i}.png", image, scale=False)
+def messy_digits(digits_folder, tmp_path_factory):
+    """The 24 real digits of ``digits_folder`` (3s and 8s), plus 4 text files named .png
+    and 3 truncated PNGs: 7 files the scan skips."""
+    root = tmp_path_factory.mktemp("messy") / "digits"
+    shutil.copytree(digits_folder, root)
     for path in NOT_IMAGES:
         (root / path).write_text("not an image\n")
     png = (root / "d8" / "0.png").read_bytes()
