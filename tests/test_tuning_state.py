@@ -13,10 +13,11 @@ import textwrap
 
 import pytest
 
+from cnnzoo import files
 from cnnzoo.data import load_sample
+from cnnzoo.files import read_json, write_text
 from cnnzoo.tuning import search
 from cnnzoo.tuning import state as state_module
-from cnnzoo.tuning.state import read_json, write_text
 
 ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
 
@@ -48,7 +49,7 @@ def run_search(digits, directory, tuner="random"):
 def kill_on_write(monkeypatch, name: str, nth: int):
     """Raises :class:`Killed` on the ``nth`` write of a file called ``name``, half of
     its text written (as a kill mid-write would leave it)."""
-    original, seen = state_module._write_file, []
+    original, seen = files._write_file, []
 
     def write(path, text):
         if os.path.basename(str(path)).startswith(f".{name}."):
@@ -58,7 +59,7 @@ def kill_on_write(monkeypatch, name: str, nth: int):
                 raise Killed(path)
         original(path, text)
 
-    monkeypatch.setattr(state_module, "_write_file", write)
+    monkeypatch.setattr(files, "_write_file", write)
 
 
 @pytest.fixture(scope="module", params=["random", "hyperband"])
@@ -232,10 +233,11 @@ KILLER = textwrap.dedent(
     """
     import os, signal, sys
     from cnnzoo.data import load_sample
-    from cnnzoo.tuning import search, state
+    from cnnzoo import files
+    from cnnzoo.tuning import search
 
     name, nth, directory = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-    write, seen = state._write_file, []
+    write, seen = files._write_file, []
 
     def killing_write(path, text):
         if os.path.basename(str(path)).startswith("." + name + "."):
@@ -246,7 +248,7 @@ KILLER = textwrap.dedent(
                 os.kill(os.getpid(), signal.SIGKILL)
         write(path, text)
 
-    state._write_file = killing_write
+    files._write_file = killing_write
     splits = load_sample("mnist", seed=0)
     search(
         "lenet5_modern", (splits.train.images[:96], splits.train.labels[:96]),

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import keras
 
+from cnnzoo.files import write_text
 from cnnzoo.training.messages import phase_header
 
 
@@ -68,7 +69,7 @@ class RunBackup(keras.callbacks.Callback):
         self._write_history()
         self.backup_dir.mkdir(parents=True, exist_ok=True)
         save_weights_atomically(self.model, self.weights_path)
-        write_atomically(self.epoch_path, json.dumps({"epoch": epoch + 1}))
+        write_text(self.epoch_path, json.dumps({"epoch": epoch + 1}))
 
     def _write_history(self):
         keys = sorted({key for row in self.rows for key in row} - {"epoch"})
@@ -76,7 +77,7 @@ class RunBackup(keras.callbacks.Callback):
         writer = csv.DictWriter(text, ["epoch", *keys], lineterminator="\n")
         writer.writeheader()
         writer.writerows(self.rows)
-        write_atomically(self.history_path, text.getvalue())
+        write_text(self.history_path, text.getvalue())
 
 
 class PhaseBackup(RunBackup):
@@ -109,12 +110,6 @@ def save_weights_atomically(model: keras.Model, path: Path) -> None:
     meanwhile leaves the previous file whole."""
     partial = path.with_name("partial.weights.h5")
     model.save_weights(partial, overwrite=True)
-    partial.replace(path)
-
-
-def write_atomically(path: Path, text: str) -> None:
-    partial = path.with_name(path.name + ".partial")
-    partial.write_text(text)
     partial.replace(path)
 
 

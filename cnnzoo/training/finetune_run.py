@@ -11,6 +11,7 @@ from pathlib import Path
 import keras
 
 from cnnzoo.data import pipeline
+from cnnzoo.files import write_text
 from cnnzoo.models.common_args import check_choice, check_positive_int, check_rate
 from cnnzoo.registry import create_model
 from cnnzoo.training.callbacks import (
@@ -18,7 +19,6 @@ from cnnzoo.training.callbacks import (
     PhaseHeader,
     StopOnNaN,
     save_weights_atomically,
-    write_atomically,
 )
 from cnnzoo.training.messages import announce, finished_line, talks
 from cnnzoo.training.run import TrainResult, _finish, _finished, check_model_name
@@ -203,7 +203,7 @@ def _run_phases(net, run_dir, phases, train_batches, validation, callbacks, verb
         epoch = backup.next_epoch
         # The phase's best epoch, restored by its early stopping.
         save_weights_atomically(net, backup_dir / f"phase{number}.weights.h5")
-        write_atomically(done_path, json.dumps({"phase": number, "epoch": epoch}))
+        write_text(done_path, json.dumps({"phase": number, "epoch": epoch}))
 
 
 def _resume_line(run_dir, done: dict, count: int) -> str:

@@ -10,7 +10,8 @@ from pathlib import Path
 
 from cnnzoo.data.folder import CLASS_MAP_FILE, REPORT_FILE
 from cnnzoo.data.scan import FolderReport
-from cnnzoo.training.callbacks import history_rows, write_atomically
+from cnnzoo.files import write_text
+from cnnzoo.training.callbacks import history_rows
 
 CONFIG_FILE = "config.json"
 METRICS_FILE = "metrics.json"
@@ -104,11 +105,11 @@ class RunFolder:
         class map is written again when missing."""
         self.path.mkdir(parents=True, exist_ok=True)
         if not self.config_path.exists():
-            write_atomically(self.config_path, json.dumps(config, indent=2) + "\n")
+            write_text(self.config_path, json.dumps(config, indent=2) + "\n")
         class_map = self.path / CLASS_MAP_FILE
         if not class_map.exists():
             indices = {name: index for index, name in enumerate(class_names)}
-            write_atomically(class_map, json.dumps(indices, indent=2) + "\n")
+            write_text(class_map, json.dumps(indices, indent=2) + "\n")
         if report is not None:
             report.save(self.report_path)
 

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cnnzoo._compat import keras_tuner_service, keras_tuner_synchronized, keras_tuner_trial
+from cnnzoo.files import write_text
 
 ENVIRONMENT = ("KERASTUNER_ORACLE_IP", "KERASTUNER_ORACLE_PORT", "KERASTUNER_TUNER_ID")
 CHIEF = "chief"
@@ -176,10 +177,8 @@ class Heartbeats:
 
     def _beat(self, tuner_id: str, **extra) -> None:
         path = self._path(tuner_id)
-        partial = path.with_name(path.name + f".{os.getpid()}.partial")
         beat = {"pid": os.getpid(), "host": socket.gethostname(), "time": time.time(), **extra}
-        partial.write_text(json.dumps(beat))
-        partial.replace(path)
+        write_text(path, json.dumps(beat))
 
     def start(self, tuner_id: str) -> None:
         """Claims ``tuner_id`` for this process and beats until :meth:`stop`.

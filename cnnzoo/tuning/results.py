@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from cnnzoo._compat import keras_tuner_trial
-from cnnzoo.tuning.state import TRIAL_RECORD, read_json, write_json, write_text
+from cnnzoo.files import read_json, write_json, write_text
+from cnnzoo.tuning.state import TRIAL_RECORD
 
 COLUMNS = ("trial_id", "status", "score", "epochs", "seconds", "worker", "reason")
 

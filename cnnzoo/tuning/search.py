@@ -15,6 +15,7 @@ import keras_tuner
 import numpy as np
 import tensorflow as tf
 
+from cnnzoo.files import read_json, write_json
 from cnnzoo.models.common_args import check_choice, check_positive_int
 from cnnzoo.tuning import distributed as dist
 from cnnzoo.tuning.hypermodel import FAMILY_MODELS, CNNHyperModel
@@ -28,10 +29,9 @@ from cnnzoo.tuning.results import (
 )
 from cnnzoo.tuning.state import (
     atomic_keras_tuner_files,
-    read_json,
     repair_project,
+    set_aside,
     tuner_file_for_resume,
-    write_json,
 )
 
 SEARCH_RECORD = "cnnzoo_search.json"  # what defines the search, to refuse a changed one
@@ -226,11 +226,9 @@ def _check_record(project_dir: Path, record: dict, overwrite: bool) -> list[str]
         return []
     before = read_json(path)
     if not isinstance(before, dict):
-        path.replace(path.with_name(path.name + ".damaged"))
-        return [
-            f"{SEARCH_RECORD}: unreadable, so the earlier settings could not be compared; "
-            f"kept as {SEARCH_RECORD}.damaged and written anew"
-        ]
+        notes: list[str] = []
+        set_aside(path, notes, "unreadable, so the earlier settings could not be compared")
+        return notes
     changes = differences(before, record)
     if changes:
         shown = "".join(f"\n  {line}" for line in changes[:8])
@@ -421,7 +419,8 @@ def search(
     result = _finish(search_tuner, project_dir, objective)
     result.recovered = recovered
     if verbose and result.best_hyperparameters is not None:
-        best = next(row for row in result.trials if row["score"] == result.best_score)
+        best_id = search_tuner.oracle.get_best_trials(1)[0].trial_id
+        best = next(row for row in result.trials if row["trial_id"] == best_id)
         defaults = {hp.name: hp.default for hp in search_tuner.oracle.get_space().space}
         print(best_table(best, result.best_hyperparameters, defaults, objective,
                          len(result.trials)))  # fmt: skip

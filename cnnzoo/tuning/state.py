@@ -18,59 +18,14 @@ import copy
 import json
 import os
 import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from cnnzoo._compat import keras_tuner_trial, keras_tuner_utils
+from cnnzoo.files import read_json, write_json, write_text
 
 ENDED = ("COMPLETED", "FAILED", "INVALID")
 TRIAL_RECORD = "cnnzoo_trial.json"  # per trial folder: seconds, epochs, worker
-
-
-def _write_file(path: Path, text: str) -> None:
-    """Writes ``text`` to a new file at ``path`` and flushes it to the disk."""
-    with open(path, "w", encoding="utf-8") as file:
-        file.write(text)
-        file.flush()
-        os.fsync(file.fileno())
-
-
-def write_text(path: str | Path, text: str) -> None:
-    """Writes ``text`` to ``path`` atomically: a kill at any moment leaves either the old
-    file or the new one, never a part of it.
-
-    Example:
-        >>> import tempfile
-        >>> path = Path(tempfile.mkdtemp()) / "state.json"
-        >>> write_text(path, '{"a": 1}')
-        >>> path.read_text(), sorted(p.name for p in path.parent.iterdir())
-        ('{"a": 1}', ['state.json'])
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, partial = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(handle)
-    try:
-        _write_file(Path(partial), text)
-        os.replace(partial, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(partial)
-        raise
-
-
-def write_json(path: str | Path, data: Any) -> None:
-    """Writes ``data`` as JSON atomically (see :func:`write_text`)."""
-    write_text(path, json.dumps(data, indent=2, default=str))
-
-
-def read_json(path: str | Path) -> Any:
-    """The JSON in ``path``, or ``None`` when it is missing, empty or not whole JSON."""
-    try:
-        return json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
 
 
 @contextlib.contextmanager
@@ -100,7 +55,8 @@ def _trial_order(trial_id: str) -> tuple[int, str]:
     return (int(trial_id), trial_id) if trial_id.isdigit() else (10**9, trial_id)
 
 
-def _set_aside(path: Path, notes: list[str], why: str) -> None:
+def set_aside(path: Path, notes: list[str], why: str) -> None:
+    """Renames a damaged file of a project to ``NAME.damaged`` and notes why."""
     damaged = path.with_name(path.name + ".damaged")
     path.replace(damaged)
     in_trial = path.parent.name.startswith("trial_")
@@ -143,13 +99,13 @@ def _load_trials(project: Path, tuner, notes: list[str]) -> dict[str, Any]:
                     f"(its folder kept as {aside.name})"
                 )
                 continue
-            _set_aside(path, notes, f"unreadable ({why}), counted as failed")
+            set_aside(path, notes, f"unreadable ({why}), counted as failed")
             trial = trial_class(_search_space(tuner), trial_id=trial_id, status=status.FAILED)
             trial.message = "trial.json was damaged; its hyperparameters could not be read"
             trial.save(str(path))
         record = folder / TRIAL_RECORD
         if record.exists() and not isinstance(read_json(record), dict):
-            _set_aside(record, notes, "unreadable, the trial's time and epochs are unknown")
+            set_aside(record, notes, "unreadable, the trial's time and epochs are unknown")
         trials[trial.trial_id] = trial
     return trials
 
@@ -284,7 +240,7 @@ def repair_project(tuner) -> list[str]:
     if trials and not _consistent(state, template, trials):
         why = "missing" if not oracle_path.exists() else "unreadable" if state is None else ""
         if oracle_path.exists():
-            _set_aside(oracle_path, [], "damaged")
+            set_aside(oracle_path, [], "damaged")
         rebuilt = _rebuilt_state(tuner, template, trials)
         write_json(oracle_path, rebuilt)
         finished, again = len(rebuilt["end_order"]), len(rebuilt["retry_queue"])
@@ -294,10 +250,10 @@ def repair_project(tuner) -> list[str]:
         )
     elif not trials and (state is None or not _consistent(state, template, {})):
         if oracle_path.exists():
-            _set_aside(oracle_path, notes, "unreadable, and no trial to rebuild it from")
+            set_aside(oracle_path, notes, "unreadable, and no trial to rebuild it from")
         return notes  # nothing to reload: the search starts afresh
     tuner_path = Path(tuner._get_tuner_fname())
     if tuner_path.exists() and not isinstance(read_json(tuner_path), dict):
-        _set_aside(tuner_path, notes, "unreadable, written anew")
+        set_aside(tuner_path, notes, "unreadable, written anew")
         write_json(tuner_path, tuner.get_state())
     return notes

@@ -1,0 +1,58 @@
+"""Files written atomically: a process killed at any moment leaves either the old file or
+the new one, never a part of it. Run folders, searches and heartbeats all write through
+:func:`write_text`."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+
+def _write_file(path: Path, text: str) -> None:
+    """Writes ``text`` to a new file at ``path`` and flushes it to the disk."""
+    with open(path, "x", encoding="utf-8") as file:
+        file.write(text)
+        file.flush()
+        os.fsync(file.fileno())
+
+
+def write_text(path: str | Path, text: str) -> None:
+    """Writes ``text`` to ``path`` atomically: a kill at any moment leaves either the old
+    file or the new one, never a part of it.
+
+    Example:
+        >>> import tempfile
+        >>> path = Path(tempfile.mkdtemp()) / "state.json"
+        >>> write_text(path, '{"a": 1}')
+        >>> path.read_text(), sorted(p.name for p in path.parent.iterdir())
+        ('{"a": 1}', ['state.json'])
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # A name of its own per writer (a chief and a worker may write the same file), made
+    # here rather than by mkstemp so that the file gets the usual permissions.
+    partial = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    try:
+        _write_file(partial, text)
+        os.replace(partial, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(partial)
+        raise
+
+
+def write_json(path: str | Path, data: Any) -> None:
+    """Writes ``data`` as JSON atomically (see :func:`write_text`)."""
+    write_text(path, json.dumps(data, indent=2, default=str))
+
+
+def read_json(path: str | Path) -> Any:
+    """The JSON in ``path``, or ``None`` when it is missing, empty or not whole JSON."""
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
