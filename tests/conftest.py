@@ -4,6 +4,7 @@ folder of real digit images."""
 import os
 import signal
 import subprocess
+import sys
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -67,6 +68,26 @@ def digits_folder(tmp_path_factory):
             image = (sample.images[index] * 255).astype("uint8")
             keras.utils.save_img(root / f"d{digit}" / f"{i}.png", image, scale=False)
     return root
+
+
+def user_env() -> dict:
+    """The environment as a user's shell has it: without the TF_CPP_MIN_LOG_LEVEL that the
+    Makefile exports and this module sets."""
+    return {key: value for key, value in os.environ.items() if key != "TF_CPP_MIN_LOG_LEVEL"}
+
+
+def run_command(command, *, env=None, timeout: float = 600) -> subprocess.CompletedProcess:
+    """Runs ``command`` (its words as strings), its output captured as text; never raises
+    for the exit status, so that the caller's assertion shows stderr."""
+    return subprocess.run(
+        [*map(str, command)], capture_output=True, text=True, env=env, timeout=timeout,
+        check=False,
+    )  # fmt: skip
+
+
+def run_python(code: str, *, env=None) -> subprocess.CompletedProcess:
+    """``python -c code`` in a fresh interpreter (what it imports starts from nothing)."""
+    return run_command([sys.executable, "-c", code], env=env, timeout=300)
 
 
 def kill_after_epochs(command, history_path, epochs: int, env: dict, timeout: float = 300):

@@ -2,14 +2,13 @@
 the files written."""
 
 import json
-import os
-import subprocess
 import sys
 from pathlib import Path
 
 import keras
 import numpy as np
 import pytest
+from conftest import run_command, run_python, user_env
 
 from cnnzoo import create_model
 from cnnzoo.cli import main
@@ -22,12 +21,8 @@ TENSORFLOW_NOISE = ("oneDNN", "cuInit", "cudart", "cuda drivers", "absl::Initial
 
 
 def cnnzoo(*args, check=True):
-    # As a user's shell runs it: without the TF_CPP_MIN_LOG_LEVEL that the Makefile exports.
-    env = {key: value for key, value in os.environ.items() if key != "TF_CPP_MIN_LOG_LEVEL"}
-    result = subprocess.run(
-        [sys.executable, "-m", "cnnzoo", *map(str, args)],
-        capture_output=True, text=True, env=env, timeout=600, check=False,
-    )  # fmt: skip
+    """``python -m cnnzoo ARGS`` as a user's shell runs it."""
+    result = run_command([sys.executable, "-m", "cnnzoo", *args], env=user_env())
     if check:
         assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
     return result
@@ -216,12 +211,7 @@ def test_speed_flags_reach_the_run(tmp_path, digits_folder):
 
 def console(*args):
     """The installed ``cnnzoo`` script, run as a user's shell runs it."""
-    env = {key: value for key, value in os.environ.items() if key != "TF_CPP_MIN_LOG_LEVEL"}
-    script = Path(sys.executable).parent / "cnnzoo"
-    return subprocess.run(
-        [str(script), *map(str, args)], capture_output=True, text=True, env=env, timeout=600,
-        check=False,
-    )  # fmt: skip
+    return run_command([Path(sys.executable).parent / "cnnzoo", *args], env=user_env())
 
 
 def tensorflow_noise(stderr: str) -> list[str]:
@@ -255,9 +245,8 @@ def test_list_info_and_help_do_not_import_tensorflow():
         "        main(['--help'])\n"
         "print([name for name in ('keras', 'tensorflow') if name in sys.modules])\n"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            timeout=300, check=True)  # fmt: skip
-    assert result.stdout.strip() == "[]", result.stderr
+    result = run_python(code)
+    assert result.returncode == 0 and result.stdout.strip() == "[]", result.stderr
 
 
 def test_the_filter_keeps_warnings_and_errors():
@@ -273,9 +262,7 @@ def test_the_filter_keeps_warnings_and_errors():
         "    os.write(2, b'E0000 00:00:1796402908.747253  4122 saver.cc:12] a real error\\n')\n"
         "    raise SystemExit('and a real failure')\n"
     )
-    env = {key: value for key, value in os.environ.items() if key != "TF_CPP_MIN_LOG_LEVEL"}
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            env=env, timeout=300, check=False)  # fmt: skip
+    result = run_python(code, env=user_env())
     assert result.returncode == 1
     assert "UserWarning: from the user code" in result.stderr
     assert "saver.cc:12] a real error" in result.stderr

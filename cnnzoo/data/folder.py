@@ -18,6 +18,7 @@ from cnnzoo.data.images import (
 )
 from cnnzoo.data.scan import FolderReport, FolderScan, scan_folder
 from cnnzoo.data.shard import check_shard, shard_sequences
+from cnnzoo.files import write_text
 
 CLASS_MAP_FILE = "class_indices.json"
 REPORT_FILE = "data_report.json"
@@ -175,7 +176,7 @@ def from_folder(
         report_dir.mkdir(parents=True, exist_ok=True)
         report.save(report_dir / REPORT_FILE)
         if labels is not None:
-            (report_dir / CLASS_MAP_FILE).write_text(json.dumps(class_indices, indent=2) + "\n")
+            write_text(report_dir / CLASS_MAP_FILE, json.dumps(class_indices, indent=2) + "\n")
     if strict and not report.clean:
         raise ValueError(f"strict=True and the image folder has problems:\n{report}")
     if verbose:

@@ -13,6 +13,7 @@ import numpy as np
 import tensorflow as tf
 
 from cnnzoo.data.images import can_convert
+from cnnzoo.files import write_text
 
 # What tf.io.decode_image reads; keras' image_dataset_from_directory allows the first five.
 IMAGE_EXTENSIONS = (".bmp", ".gif", ".jpeg", ".jpg", ".png", ".webp")
@@ -86,7 +87,7 @@ class FolderReport:
     def save(self, path: str | Path) -> Path:
         """Writes the report as JSON and returns the path."""
         path = Path(path)
-        path.write_text(json.dumps(self.to_dict(), indent=2) + "\n")
+        write_text(path, json.dumps(self.to_dict(), indent=2) + "\n")
         return path
 
     def __str__(self) -> str:

@@ -167,7 +167,7 @@ def finetune(
     train_batches = batches(run_data.train, True)
     validation = batches(run_data.validation, False)
     folder.create(config, run_data.class_names, run_data.report)
-    (run_dir / "weights_report.txt").write_text(f"{report or 'No weights loaded.'}\n")
+    write_text(run_dir / "weights_report.txt", f"{report or 'No weights loaded.'}\n")
     if talk:
         announce("Fine-tuning", net, run_data, folder.report_path)
     _run_phases(net, run_dir, resolve_phases(phases), train_batches, validation, callbacks, verbose)

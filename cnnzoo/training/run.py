@@ -15,6 +15,7 @@ from typing import Any
 import keras
 
 from cnnzoo.data import pipeline
+from cnnzoo.files import write_text
 from cnnzoo.models.common_args import check_choice, check_positive_int, check_rate
 from cnnzoo.registry import create_model, model_info
 from cnnzoo.training.callbacks import (
@@ -31,7 +32,7 @@ from cnnzoo.training.distribute import (
     start,
 )
 from cnnzoo.training.messages import announce, finished_line, resume_line, talks
-from cnnzoo.training.run_folder import RunFolder
+from cnnzoo.training.run_folder import METRICS_FILE, RunFolder
 from cnnzoo.training.sources import check_source, load_run_data
 from cnnzoo.viz import learning_curves
 
@@ -460,13 +461,13 @@ def _evaluate(model: keras.Model, validation, test) -> dict[str, float]:
 def _write_results(run_dir: Path, best: keras.Model, metrics: dict[str, float]) -> TrainResult:
     history = _history(run_dir)
     learning_curves(history, run_dir / "curves.png", title=f"{best.name}: {run_dir.name}")
-    (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    write_text(run_dir / METRICS_FILE, json.dumps(metrics, indent=2) + "\n")
     shutil.rmtree(run_dir / "backup", ignore_errors=True)  # finished: metrics.json marks it
     return TrainResult(run_dir, best, history, metrics)
 
 
 def _finished(run_dir: Path) -> TrainResult:
-    metrics = json.loads((run_dir / "metrics.json").read_text())
+    metrics = json.loads((run_dir / METRICS_FILE).read_text())
     best = load_run_model(run_dir / "model.keras")
     return TrainResult(run_dir, best, _history(run_dir), metrics)
 

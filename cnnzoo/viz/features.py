@@ -92,18 +92,19 @@ def feature_maps(
                 f"layers must name layers with maps larger than 1x1; layer {name!r} outputs "
                 f"shape {tuple(activation.shape)}, one number per channel."
             )
-        rows.append((name, maps, _maps_to_draw(maps, max_maps)))
+        varying = _varying(maps)
+        rows.append((name, maps, _maps_to_draw(maps, varying, max_maps), int(varying.sum())))
     if not rows:
         raise ValueError(
             f"model {model.name!r} has no stage output with maps larger than 1x1 for an "
             f"input of {picture.shape}; name the layers to draw with layers=."
         )
-    columns = max(max(len(chosen), 1) for _, _, chosen in rows)
+    columns = max(max(len(chosen), 1) for _, _, chosen, _ in rows)
     figure = new_figure(1.1 * columns + 1.0, 1.2 * len(rows) + 0.5)
-    for row, (name, maps, chosen) in enumerate(rows):
+    for row, (name, maps, chosen, varying) in enumerate(rows):
         height, width, channels = maps.shape
         label = f"{name}\n{height}x{width}x{channels}"
-        constant = channels - _count_varying(maps)
+        constant = channels - varying
         if constant:
             label += f"\n{constant} constant"
         if not len(chosen):
@@ -131,12 +132,8 @@ def _varying(maps: np.ndarray) -> np.ndarray:
     return spread > 1e-6 * scale
 
 
-def _count_varying(maps: np.ndarray) -> int:
-    return int(_varying(maps).sum())
-
-
-def _maps_to_draw(maps: np.ndarray, max_maps: int) -> np.ndarray:
+def _maps_to_draw(maps: np.ndarray, varying: np.ndarray, max_maps: int) -> np.ndarray:
     """The channels of the ``max_maps`` most active maps that are not constant, in order."""
-    candidates = np.flatnonzero(_varying(maps))
+    candidates = np.flatnonzero(varying)
     strength = np.abs(maps).mean(axis=(0, 1))[candidates]
     return np.sort(candidates[np.argsort(-strength, kind="stable")[:max_maps]])

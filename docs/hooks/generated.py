@@ -263,16 +263,11 @@ MODULE_DOCSTRING = """::: {module}
 
 
 def _public_names(module) -> list[str]:
-    """``module.__all__``, or the functions and classes the module defines itself."""
-    if hasattr(module, "__all__"):
-        return list(module.__all__)
-    return [
-        name
-        for name, obj in vars(module).items()
-        if not name.startswith("_")
-        and (inspect.isfunction(obj) or inspect.isclass(obj))
-        and obj.__module__ == module.__name__
-    ]
+    """``module.__all__``: a page lists what the module exports, so a new public name
+    cannot be missed."""
+    if not hasattr(module, "__all__"):
+        raise MarkerError(f"{module.__name__} has no __all__ to lay out its API page from")
+    return list(module.__all__)
 
 
 def _api_path(module, name: str) -> str:
