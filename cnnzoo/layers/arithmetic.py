@@ -11,15 +11,13 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+from cnnzoo.checks import is_int
+
 AXIS_NAMES = {1: ("length",), 2: ("height", "width"), 3: ("depth", "height", "width")}
 
 
 class SpatialSizeError(ValueError):
     """The input is too small for the chosen kernels, strides and padding."""
-
-
-def _is_int(value) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _items(value, rank: int) -> tuple:
@@ -39,7 +37,7 @@ def as_tuple(value: int | Sequence[int], rank: int, argument: str) -> tuple[int,
         (3, 3)
     """
     values = _items(value, rank)  # () for None, a float, a string, ...: refused below
-    if len(values) != rank or not all(_is_int(v) and v > 0 for v in values):
+    if len(values) != rank or not all(is_int(v) and v > 0 for v in values):
         raise ValueError(
             f"{argument} must be a positive int or a tuple of {rank} positive ints for "
             f"{rank}-D inputs; received {argument}={value!r}."
@@ -71,7 +69,7 @@ def explicit_padding(
     pairs = []
     for item in items:
         pair = _items(item, 2)
-        if len(pair) != 2 or not all(_is_int(p) and p >= 0 for p in pair):
+        if len(pair) != 2 or not all(is_int(p) and p >= 0 for p in pair):
             raise error
         pairs.append(pair)
     return tuple(pairs)

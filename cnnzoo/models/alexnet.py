@@ -5,22 +5,24 @@ from __future__ import annotations
 
 import keras
 
+from cnnzoo.checks import (
+    check_bool,
+    check_choice,
+    check_positive_int,
+    check_units,
+    per_stage,
+)
 from cnnzoo.layers import (
     LocalResponseNormalization,
     conv_norm_act,
     pool,
 )
 from cnnzoo.models.common_args import (
-    check_bool,
-    check_choice,
     check_padding,
-    check_positive_int,
-    check_units,
     check_window,
     common_args,
     keyword_checked,
     naming_input_shape,
-    per_stage,
 )
 from cnnzoo.registry import register_model
 

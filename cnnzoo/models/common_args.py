@@ -4,7 +4,6 @@ assemble the model's input side and classifier head."""
 from __future__ import annotations
 
 import contextlib
-import difflib
 import functools
 import inspect
 import os
@@ -14,6 +13,15 @@ from typing import Any
 
 import keras
 
+from cnnzoo.checks import (
+    check_bool,
+    check_choice,
+    check_input_shape,
+    check_keywords,
+    check_positive_int,
+    check_rate,
+    per_stage,
+)
 from cnnzoo.layers import (
     POOLINGS,
     SpatialSizeError,
@@ -69,17 +77,6 @@ class CommonArgs:
         return keras.Model(inputs, outputs, name=self.name)
 
 
-def _check_keywords(function_name: str, known: Sequence[str], kwargs) -> None:
-    for key in kwargs:
-        if key not in known:
-            close = difflib.get_close_matches(key, known, n=3, cutoff=0.5)
-            hint = f" Did you mean {' or '.join(map(repr, close))}?" if close else ""
-            raise ValueError(
-                f"{function_name}() got an unknown argument {key!r}.{hint} "
-                f"Known arguments: {', '.join(known)}."
-            )
-
-
 # What load_pretrained (cnnzoo.transfer.imagenet) accepts, checked before the model is built.
 WEIGHTS_SUFFIXES = (".keras", ".h5")
 
@@ -118,7 +115,7 @@ def keyword_checked(func: Callable) -> Callable:
 
     @functools.wraps(func)
     def wrapper(*args, weights=None, **kwargs):
-        _check_keywords(func.__name__, known, kwargs)
+        check_keywords(func.__name__, known, kwargs)
         check_weights(weights)
         model = func(*args, **kwargs)
         if weights is not None:
@@ -182,7 +179,7 @@ def forwards_to(
                         f"{key}; call {base.__name__}({key}=...) for another; received "
                         f"{key}={kwargs[key]!r}."
                     )
-            _check_keywords(func.__name__, known, kwargs)
+            check_keywords(func.__name__, known, kwargs)
             return func(*args, **{**defaults, **kwargs})
 
         wrapper.__signature__ = inspect.Signature([*own.values(), *passed_on])
@@ -198,65 +195,6 @@ def naming_input_shape(input_shape: tuple, hint: str = ""):
         yield
     except SpatialSizeError as error:
         raise SpatialSizeError(f"input_shape={input_shape}: {error}{hint}") from None
-
-
-def _is_int(value) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def check_input_shape(input_shape) -> tuple[int | None, ...]:
-    """Checks a channels-last ``input_shape`` of 1, 2 or 3 spatial axes.
-
-    Example:
-        >>> check_input_shape([64, 64, 3])
-        (64, 64, 3)
-    """
-    message = (
-        "input_shape must be (length, channels), (height, width, channels) or "
-        "(depth, height, width, channels), with positive sizes (None allowed for spatial "
-        f"sizes) and a positive channel count; received input_shape={input_shape!r}."
-    )
-    if not isinstance(input_shape, Sequence) or isinstance(input_shape, str):
-        raise ValueError(message)
-    shape = tuple(input_shape)
-    if not 2 <= len(shape) <= 4 or not _is_int(shape[-1]) or shape[-1] <= 0:
-        raise ValueError(message)
-    if not all(size is None or (_is_int(size) and size > 0) for size in shape[:-1]):
-        raise ValueError(message)
-    return shape
-
-
-def check_choice(argument: str, value, allowed: Sequence):
-    if value not in allowed:
-        raise ValueError(
-            f"{argument} must be one of {tuple(allowed)}; received {argument}={value!r}."
-        )
-    return value
-
-
-def check_positive_int(argument: str, value) -> int:
-    if not _is_int(value) or value <= 0:
-        raise ValueError(f"{argument} must be a positive int; received {argument}={value!r}.")
-    return value
-
-
-def check_rate(argument: str, value) -> float:
-    if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0 <= value < 1:
-        raise ValueError(f"{argument} must be a number in [0, 1); received {argument}={value!r}.")
-    return float(value)
-
-
-def check_units(argument: str, value) -> tuple[int, ...]:
-    """A tuple of positive ints (widths, hidden units, repeats)."""
-    if not isinstance(value, Sequence) or isinstance(value, str):
-        raise ValueError(
-            f"{argument} must be a tuple of positive ints; received {argument}={value!r}."
-        )
-    if not all(_is_int(item) and item > 0 for item in value):
-        raise ValueError(
-            f"{argument} must be a tuple of positive ints; received {argument}={value!r}."
-        )
-    return tuple(value)
 
 
 def check_window(argument: str, value, rank: int) -> tuple[int, ...]:
@@ -281,41 +219,6 @@ def check_padding(argument: str, value, rank: int):
     return value
 
 
-def per_stage(
-    argument: str, value, stages: int, check: Callable[[str, Any], Any] | None = None
-) -> tuple:
-    """One value per stage: a sequence of length ``stages`` is taken as it is, anything
-    else is repeated for every stage. ``check(name, item)`` raises for a bad item; an
-    item of a per-stage sequence is named ``argument[i]``.
-
-    Example:
-        >>> per_stage("padding", "same", 3)
-        ('same', 'same', 'same')
-        >>> per_stage("padding", (2, "valid", "valid"), 3)
-        (2, 'valid', 'valid')
-        >>> try:
-        ...     per_stage("kernel_size", (5, 2.5, 5), 3, lambda n, v: check_window(n, v, 2))
-        ... except ValueError as error:
-        ...     print(str(error).split("; ")[-1])
-        received kernel_size[1]=2.5.
-    """
-    if isinstance(value, Sequence) and not isinstance(value, str) and len(value) == stages:
-        values = tuple(value)
-        names = [f"{argument}[{index}]" for index in range(stages)]
-    elif isinstance(value, list):
-        raise ValueError(
-            f"{argument} given as a list must have one entry per stage ({stages}); "
-            f"received {argument}={value!r}."
-        )
-    else:
-        values = (value,) * stages
-        names = [argument] * stages
-    if check is not None:
-        for name, item in zip(names, values, strict=True):
-            check(name, item)
-    return values
-
-
 def per_stage_windows(argument: str, value, stages: int, rank: int) -> tuple:
     """:func:`per_stage` for kernel sizes and strides, each checked by :func:`check_window`."""
     return per_stage(argument, value, stages, lambda name, item: check_window(name, item, rank))
@@ -324,12 +227,6 @@ def per_stage_windows(argument: str, value, stages: int, rank: int) -> tuple:
 def per_stage_paddings(argument: str, value, stages: int, rank: int) -> tuple:
     """:func:`per_stage` for paddings, each checked by :func:`check_padding`."""
     return per_stage(argument, value, stages, lambda name, item: check_padding(name, item, rank))
-
-
-def check_bool(argument: str, value) -> bool:
-    if not isinstance(value, bool):
-        raise ValueError(f"{argument} must be True or False; received {argument}={value!r}.")
-    return value
 
 
 # keras.layers.GaussianNoise refuses a standard deviation above 1.

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import keras
 
+from cnnzoo.checks import (
+    check_choice,
+    check_positive_int,
+)
 from cnnzoo.layers import LocalResponseNormalization, conv_norm_act, inception_module, pool
 from cnnzoo.layers.head import prediction_layer
 from cnnzoo.layers.inception import INCEPTION_EPSILON
 from cnnzoo.models.auxiliary import check_aux_logits, with_auxiliary_outputs
 from cnnzoo.models.common_args import (
-    check_choice,
-    check_positive_int,
     common_args,
     keyword_checked,
     naming_input_shape,

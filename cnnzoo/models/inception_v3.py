@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import keras
 
+from cnnzoo.checks import (
+    check_choice,
+)
 from cnnzoo.layers import conv_norm_act, pool
 from cnnzoo.layers.head import prediction_layer
 from cnnzoo.layers.inception import INCEPTION_EPSILON
 from cnnzoo.models.auxiliary import check_aux_logits, with_auxiliary_outputs
 from cnnzoo.models.common_args import (
-    check_choice,
     common_args,
     keyword_checked,
     naming_input_shape,

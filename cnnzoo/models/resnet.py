@@ -6,6 +6,13 @@ import math
 
 import keras
 
+from cnnzoo.checks import (
+    check_bool,
+    check_choice,
+    check_positive_int,
+    check_rate,
+    check_units,
+)
 from cnnzoo.layers import conv_norm_act, norm_act, pool
 from cnnzoo.layers.residual import (
     SHORTCUTS,
@@ -15,11 +22,6 @@ from cnnzoo.layers.residual import (
     preact_bottleneck_block,
 )
 from cnnzoo.models.common_args import (
-    check_bool,
-    check_choice,
-    check_positive_int,
-    check_rate,
-    check_units,
     common_args,
     forwards_to,
     keyword_checked,

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import keras
 
-from cnnzoo.layers import conv_norm_act, pool
-from cnnzoo.models.common_args import (
+from cnnzoo.checks import (
     check_choice,
     check_units,
+)
+from cnnzoo.layers import conv_norm_act, pool
+from cnnzoo.models.common_args import (
     check_window,
     common_args,
     forwards_to,

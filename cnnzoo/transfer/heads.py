@@ -6,8 +6,8 @@ from collections.abc import Callable, Sequence
 
 import keras
 
+from cnnzoo.checks import check_choice, check_positive_int, check_rate, check_units
 from cnnzoo.layers import classifier_head
-from cnnzoo.models.common_args import check_choice, check_positive_int, check_rate, check_units
 from cnnzoo.transfer.features import stage_outputs
 
 

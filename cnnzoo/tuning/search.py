@@ -15,8 +15,8 @@ import keras_tuner
 import numpy as np
 import tensorflow as tf
 
+from cnnzoo.checks import check_choice, check_positive_int
 from cnnzoo.files import read_json, write_json
-from cnnzoo.models.common_args import check_choice, check_positive_int
 from cnnzoo.tuning import distributed as dist
 from cnnzoo.tuning.hypermodel import FAMILY_MODELS, CNNHyperModel
 from cnnzoo.tuning.results import (
