@@ -1,5 +1,6 @@
 """Argument checks shared by the whole package: each raises a ``ValueError`` that names the
-argument as the user typed it, the value received and what is allowed.
+argument as the user typed it, the value received and what is allowed (and, given the
+keyword-only ``context``, where it was given: a layer's name, for example).
 
 Nothing here imports Keras; the checks that need layer arithmetic (kernel windows,
 paddings) live beside it in :mod:`cnnzoo.layers.arithmetic`.
@@ -59,46 +60,72 @@ def check_input_shape(input_shape) -> tuple[int | None, ...]:
     return shape
 
 
-def check_choice(argument: str, value, allowed: Sequence):
-    """``value`` if it is one of ``allowed``."""
+def _refusal(argument: str, allowed: str, value, context: str) -> ValueError:
+    where = f" ({context})" if context else ""
+    return ValueError(f"{argument} must be {allowed}; received {argument}={value!r}{where}.")
+
+
+def check_choice(argument: str, value, allowed: Sequence, *, context: str = ""):
+    """``value`` if it is one of ``allowed``.
+
+    Every ``check_*`` below takes a keyword-only ``context``: where the value was given
+    (a layer's name, for example), added in parentheses at the end of the message.
+
+    Example:
+        >>> try:
+        ...     check_choice("kind", "min", ("max", "avg"), context="stem_pool")
+        ... except ValueError as error:
+        ...     print(error)
+        kind must be one of ('max', 'avg'); received kind='min' (stem_pool).
+    """
     if value not in allowed:
-        raise ValueError(
-            f"{argument} must be one of {tuple(allowed)}; received {argument}={value!r}."
-        )
+        raise _refusal(argument, f"one of {tuple(allowed)}", value, context)
     return value
 
 
-def check_positive_int(argument: str, value) -> int:
-    """``value`` if it is an ``int`` above 0 (not a ``bool``)."""
+def check_positive_int(
+    argument: str, value, *, allow_none: bool = False, context: str = ""
+) -> int | None:
+    """``value`` if it is an ``int`` above 0 (not a ``bool``); with ``allow_none=True``,
+    ``None`` too, and the message says so.
+
+    Example:
+        >>> try:
+        ...     check_positive_int("batch_size", 0, allow_none=True)
+        ... except ValueError as error:
+        ...     print(error)
+        batch_size must be a positive int or None; received batch_size=0.
+    """
+    if allow_none and value is None:
+        return None
     if not is_int(value) or value <= 0:
-        raise ValueError(f"{argument} must be a positive int; received {argument}={value!r}.")
+        allowed = "a positive int or None" if allow_none else "a positive int"
+        raise _refusal(argument, allowed, value, context)
     return value
 
 
-def check_rate(argument: str, value) -> float:
+def check_rate(argument: str, value, *, context: str = "") -> float:
     """A number in ``[0, 1)`` (dropout, drop-path), as a ``float``."""
     if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0 <= value < 1:
-        raise ValueError(f"{argument} must be a number in [0, 1); received {argument}={value!r}.")
+        raise _refusal(argument, "a number in [0, 1)", value, context)
     return float(value)
 
 
-def check_units(argument: str, value) -> tuple[int, ...]:
+def check_units(argument: str, value, *, context: str = "") -> tuple[int, ...]:
     """A tuple of positive ints (widths, hidden units, repeats)."""
-    if not isinstance(value, Sequence) or isinstance(value, str):
-        raise ValueError(
-            f"{argument} must be a tuple of positive ints; received {argument}={value!r}."
-        )
-    if not all(is_int(item) and item > 0 for item in value):
-        raise ValueError(
-            f"{argument} must be a tuple of positive ints; received {argument}={value!r}."
-        )
+    if (
+        not isinstance(value, Sequence)
+        or isinstance(value, str)
+        or not all(is_int(item) and item > 0 for item in value)
+    ):
+        raise _refusal(argument, "a tuple of positive ints", value, context)
     return tuple(value)
 
 
-def check_bool(argument: str, value) -> bool:
+def check_bool(argument: str, value, *, context: str = "") -> bool:
     """``value`` if it is ``True`` or ``False`` (not 0 or 1)."""
     if not isinstance(value, bool):
-        raise ValueError(f"{argument} must be True or False; received {argument}={value!r}.")
+        raise _refusal(argument, "True or False", value, context)
     return value
 
 

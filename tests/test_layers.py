@@ -343,7 +343,7 @@ def test_pool_same_padding():
 
 
 def test_bad_pool_kind_raises():
-    with pytest.raises(ValueError, match=r"'max' or 'avg'.*'min'"):
+    with pytest.raises(ValueError, match=r"kind must be one of \('max', 'avg'\).*kind='min' \(p\)"):
         pool(keras.Input((8, 8, 3)), "min", 2, name="p")
 
 

@@ -14,7 +14,7 @@ import pytest
 from conftest import REPRESENTATIVE_MODELS
 
 import cnnzoo
-from cnnzoo import registry
+from cnnzoo import checks, registry
 from cnnzoo.layers import SpatialSizeError
 
 # Small inputs that build fast; every factory builds with these as they are.
@@ -591,3 +591,23 @@ def test_an_explicit_lenet5_padding_wins_over_the_centring():
     assert same.get_layer("c1_conv").output.shape == (None, 28, 28, 6)
     with pytest.raises(SpatialSizeError, match=r"'c5_conv'"):
         cnnzoo.lenet5(input_shape=(28, 28, 1), padding="valid")
+
+
+def test_shared_checks_add_the_context_and_say_when_none_is_allowed():
+    with pytest.raises(ValueError) as refused:
+        checks.check_positive_int("filters", 0, context="stage1_block1")
+    assert str(refused.value) == (
+        "filters must be a positive int; received filters=0 (stage1_block1)."
+    )
+    assert checks.check_positive_int("batch_size", None, allow_none=True) is None
+    with pytest.raises(
+        ValueError, match=r"must be a positive int or None; received batch_size=0\."
+    ):
+        checks.check_positive_int("batch_size", 0, allow_none=True)
+    with pytest.raises(ValueError, match=r"must be a positive int; received batch_size=None\.$"):
+        checks.check_positive_int("batch_size", None)
+    for check, value in [(checks.check_bool, 1), (checks.check_rate, 1.0), (checks.check_units, 3)]:
+        with pytest.raises(ValueError, match=rf"received x={value!r} \(layer_a\)\.$"):
+            check("x", value, context="layer_a")
+    with pytest.raises(ValueError, match=r"received kind='min' \(p\)\.$"):
+        checks.check_choice("kind", "min", ("max", "avg"), context="p")

@@ -8,6 +8,8 @@ from collections.abc import Sequence
 import keras
 from keras import ops
 
+from cnnzoo.checks import is_int
+
 
 def _range(argument, value, low, high=None):
     if (
@@ -69,7 +71,7 @@ class RandomResizedCrop(keras.layers.Layer):
         if size is not None and (
             not isinstance(size, Sequence)
             or len(size) != 2
-            or not all(isinstance(s, int) and not isinstance(s, bool) and s > 0 for s in size)
+            or not all(is_int(s) and s > 0 for s in size)
         ):
             raise ValueError(
                 f"size must be None or (height, width) of positive ints; received size={size!r}."

@@ -9,6 +9,7 @@ from typing import NamedTuple
 import numpy as np
 import tensorflow as tf
 
+from cnnzoo.checks import check_choice, check_positive_int
 from cnnzoo.data.images import (
     check_channels,
     check_image_size,
@@ -138,17 +139,10 @@ def from_folder(
     image_size = check_image_size(image_size)
     check_channels(channels)
     check_resize(resize)
-    for argument, value, allowed in (
-        ("labels", labels, ("inferred", None)),
-        ("label_mode", label_mode, LABEL_MODES),
-        ("subset", subset, (None, *SUBSETS)),
-    ):
-        if value not in allowed:
-            raise ValueError(f"{argument} must be one of {allowed}; received {argument}={value!r}.")
-    if batch_size is not None and (
-        isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size <= 0
-    ):
-        raise ValueError(f"batch_size must be a positive int or None; received {batch_size!r}.")
+    check_choice("labels", labels, ("inferred", None))
+    check_choice("label_mode", label_mode, LABEL_MODES)
+    check_choice("subset", subset, (None, *SUBSETS))
+    check_positive_int("batch_size", batch_size, allow_none=True)
     subset = _check_split(validation_split, subset, seed)
     shard = check_shard(shard)
     if class_names is not None and labels is None:

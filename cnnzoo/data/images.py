@@ -7,6 +7,8 @@ from collections.abc import Sequence
 
 import tensorflow as tf
 
+from cnnzoo.checks import check_choice, is_int
+
 # ITU-R BT.601 luma, the weights of PIL's convert("L") and OpenCV's RGB2GRAY.
 LUMA_WEIGHTS = (0.299, 0.587, 0.114)
 
@@ -99,22 +101,19 @@ def _unconvertible(image: tf.Tensor, channels: int) -> tf.Tensor:
 
 def check_resize(resize, argument: str = "resize") -> None:
     """Raises a ``ValueError`` unless ``resize`` names one of :data:`RESIZE_POLICIES`."""
-    if resize not in RESIZE_POLICIES:
-        raise ValueError(
-            f"{argument} must be one of {RESIZE_POLICIES}; received {argument}={resize!r}."
-        )
+    check_choice(argument, resize, RESIZE_POLICIES)
 
 
 def check_image_size(image_size, argument: str = "image_size") -> tuple[int, int] | None:
     """``None``, an int (square) or ``(height, width)`` of positive ints, as a tuple."""
     if image_size is None:
         return None
-    if isinstance(image_size, int) and not isinstance(image_size, bool):
+    if is_int(image_size):
         image_size = (image_size, image_size)
     if (
         isinstance(image_size, Sequence)
         and len(image_size) == 2
-        and all(isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in image_size)
+        and all(is_int(n) and n > 0 for n in image_size)
     ):
         return tuple(image_size)
     raise ValueError(

@@ -10,6 +10,7 @@ import numpy as np
 import tensorflow as tf
 
 from cnnzoo.augment import make_augmentation
+from cnnzoo.checks import check_positive_int, is_int
 from cnnzoo.data.images import (
     check_range,
     check_resize,
@@ -120,10 +121,7 @@ def pipeline(
     value_range = None if value_range is None else check_range(value_range, "value_range")
     if input_range is not None:
         input_range = check_range(input_range, "input_range")
-    if batch_size is not None and (
-        isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size <= 0
-    ):
-        raise ValueError(f"batch_size must be a positive int or None; received {batch_size!r}.")
+    check_positive_int("batch_size", batch_size, allow_none=True)
     if not isinstance(cache, (bool, str)):
         raise ValueError(f"cache must be a bool or a file name; received cache={cache!r}.")
     mix_layer = _mix_layer(mix, None if seed is None else seed + 2)
@@ -132,9 +130,7 @@ def pipeline(
     one_hot = mix is not None if one_hot is None else one_hot
     if one_hot and num_classes is None:
         num_classes = _output_size(model_or_input_shape)
-    if one_hot and (
-        isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 2
-    ):
+    if one_hot and (not is_int(num_classes) or num_classes < 2):
         raise ValueError(
             "One-hot labels (needed by mix) need num_classes, an int >= 2, or a model with "
             f"one output; received num_classes={num_classes!r}."

@@ -7,6 +7,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from cnnzoo.checks import is_int
+
 SAMPLES = {"mnist": "mnist_sample.npz"}
 
 
@@ -59,7 +61,7 @@ def load_sample(
         images, labels = data["images"], data["labels"].astype("int32")
     total = len(labels)
     for argument, size in (("test_size", test_size), ("validation_size", validation_size)):
-        if not isinstance(size, int) or size < 0:
+        if not is_int(size) or size < 0:
             raise ValueError(f"{argument} must be an int >= 0; received {argument}={size!r}.")
     if test_size + validation_size >= total:
         raise ValueError(

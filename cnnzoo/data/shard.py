@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from cnnzoo.checks import is_int
+
 
 def check_shard(shard) -> tuple[int, int] | None:
     """``shard`` as ``(index, count)``, or a ``ValueError`` naming it."""
@@ -11,7 +13,7 @@ def check_shard(shard) -> tuple[int, int] | None:
         return None
     valid = (
         isinstance(shard, Sequence) and len(shard) == 2
-        and all(isinstance(n, int) and not isinstance(n, bool) for n in shard)
+        and all(is_int(n) for n in shard)
         and 0 <= shard[0] < shard[1]
     )  # fmt: skip
     if not valid:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import keras
 from keras import ops
 
+from cnnzoo.checks import is_int
+
 
 @keras.saving.register_keras_serializable(package="cnnzoo")
 class ChannelPadding(keras.layers.Layer):
@@ -26,7 +28,7 @@ class ChannelPadding(keras.layers.Layer):
 
     def __init__(self, channels: int, **kwargs):
         super().__init__(**kwargs)
-        if not isinstance(channels, int) or isinstance(channels, bool) or channels < 0:
+        if not is_int(channels) or channels < 0:
             raise ValueError(f"channels must be an int >= 0; received channels={channels!r}.")
         self.channels = channels
 

@@ -6,6 +6,7 @@ from collections.abc import Callable, Sequence
 
 import keras
 
+from cnnzoo.checks import check_choice, check_positive_int, is_int
 from cnnzoo.layers.arithmetic import as_tuple, check_output_size, explicit_padding
 from cnnzoo.layers.connection_table import ConnectionTableConv
 from cnnzoo.layers.dims import layer_class, spatial_rank
@@ -101,22 +102,14 @@ def conv_norm_act(
         (None, 16, 16, 16)
     """
     rank = spatial_rank(x)
-    if not isinstance(filters, int) or isinstance(filters, bool) or filters <= 0:
-        raise ValueError(f"filters must be a positive int; received filters={filters!r} ({name}).")
-    if norm not in NORMS:
-        raise ValueError(f"norm must be one of {NORMS}; received norm={norm!r}.")
+    check_positive_int("filters", filters, context=name)
+    check_choice("norm", norm, NORMS)
     kernel = as_tuple(kernel_size, rank, "kernel_size")
     strides = as_tuple(strides, rank, "strides")
     dilation = as_tuple(dilation, rank, "dilation")
     keras_padding, pads = resolve_padding(padding, rank)
     in_channels = x.shape[-1]
-    if (
-        not isinstance(groups, int)
-        or isinstance(groups, bool)
-        or groups <= 0
-        or in_channels % groups
-        or filters % groups
-    ):
+    if not is_int(groups) or groups <= 0 or in_channels % groups or filters % groups:
         raise ValueError(
             f"groups must be a positive int dividing the input channels ({in_channels}) and "
             f"filters ({filters}); received groups={groups!r} at layer '{name}_conv'."
@@ -179,8 +172,7 @@ def norm_act(
         >>> [layer.name for layer in keras.Model(x, norm_act(x, name="preact")).layers[1:]]
         ['preact_bn', 'preact_act']
     """
-    if norm not in NORMS:
-        raise ValueError(f"norm must be one of {NORMS}; received norm={norm!r}.")
+    check_choice("norm", norm, NORMS)
     if norm == "batch":
         x = keras.layers.BatchNormalization(
             momentum=BATCH_NORM_MOMENTUM,
@@ -226,8 +218,7 @@ def pool(
         ...            name="stem_pool").shape)
         (None, 56, 56, 64)
     """
-    if kind not in ("max", "avg"):
-        raise ValueError(f"pool kind must be 'max' or 'avg'; received {kind!r} ({name}).")
+    check_choice("kind", kind, ("max", "avg"), context=name)
     rank = spatial_rank(x)
     keras_padding, pads = resolve_padding(padding, rank)
     window = as_tuple(pool_size, rank, "pool_size")

@@ -18,6 +18,8 @@ from __future__ import annotations
 import keras
 import numpy as np
 
+from cnnzoo.checks import check_choice
+
 
 def _read_only(rows) -> np.ndarray:
     kernel = np.array(rows, dtype="float32")
@@ -86,9 +88,7 @@ class HandMadeFilters(keras.initializers.Initializer):
     """
 
     def __init__(self, bank: str = "sobel"):
-        if bank not in FILTER_BANKS:
-            raise ValueError(f"bank must be one of {sorted(FILTER_BANKS)}; received bank={bank!r}.")
-        self.bank = bank
+        self.bank = check_choice("bank", bank, sorted(FILTER_BANKS))
 
     def __call__(self, shape, dtype=None):
         shape = tuple(shape)

@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 import keras
 
+from cnnzoo.checks import check_bool, check_positive_int
 from cnnzoo.layers.conv import conv_norm_act, pool
 
 # Inception networks use a larger batch-norm epsilon than ResNet (torchvision's googlenet and
@@ -13,10 +14,6 @@ from cnnzoo.layers.conv import conv_norm_act, pool
 INCEPTION_EPSILON = 1e-3
 
 _REDUCTIONS = ("filters_3x3_reduce", "filters_5x5_reduce", "pool_proj")
-
-
-def _is_positive_int(value) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value > 0
 
 
 def inception_module(
@@ -94,8 +91,7 @@ def inception_module(
         >>> count_macs(keras.Model(x, reduced)), count_macs(keras.Model(x, naive))
         (128049152, 303464448)
     """
-    if not isinstance(naive, bool):
-        raise ValueError(f"naive must be True or False; received naive={naive!r}.")
+    check_bool("naive", naive)
     widths = {
         "filters_1x1": filters_1x1,
         "filters_3x3_reduce": filters_3x3_reduce,
@@ -115,15 +111,9 @@ def inception_module(
     for key, value in widths.items():
         if naive and key in _REDUCTIONS:
             continue
-        if not _is_positive_int(value):
-            hint = " (None only with naive=True)" if key in _REDUCTIONS else ""
-            raise ValueError(
-                f"{key} must be a positive int{hint}; received {key}={value!r} ({name})."
-            )
-    if not _is_positive_int(kernel_5x5):
-        raise ValueError(
-            f"kernel_5x5 must be a positive int; received kernel_5x5={kernel_5x5!r} ({name})."
-        )
+        hint = "; None only with naive=True" if key in _REDUCTIONS else ""
+        check_positive_int(key, value, context=f"{name}{hint}")
+    check_positive_int("kernel_5x5", kernel_5x5, context=name)
 
     def conv(tensor, filters, kernel, suffix):
         return conv_norm_act(

@@ -5,6 +5,8 @@ from __future__ import annotations
 import keras
 from keras import ops
 
+from cnnzoo.checks import is_int
+
 
 @keras.saving.register_keras_serializable(package="cnnzoo")
 class LocalResponseNormalization(keras.layers.Layer):
@@ -35,7 +37,7 @@ class LocalResponseNormalization(keras.layers.Layer):
         self, size: int = 5, alpha: float = 1e-4, beta: float = 0.75, bias: float = 2.0, **kwargs
     ):
         super().__init__(**kwargs)
-        if not isinstance(size, int) or size <= 0 or size % 2 == 0:
+        if not is_int(size) or size <= 0 or size % 2 == 0:
             raise ValueError(f"size must be a positive odd int; received size={size!r}.")
         self.size = size
         self.alpha = alpha

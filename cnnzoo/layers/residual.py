@@ -20,6 +20,7 @@ from collections.abc import Callable, Sequence
 
 import keras
 
+from cnnzoo.checks import check_choice, check_positive_int, check_rate
 from cnnzoo.layers.arithmetic import as_tuple
 from cnnzoo.layers.channel_padding import ChannelPadding
 from cnnzoo.layers.conv import conv_norm_act, norm_act, pool
@@ -33,23 +34,9 @@ KERNEL_INITIALIZER = "he_normal"
 
 
 def _check_block_args(x, strides, shortcut, drop_path_rate):
-    if shortcut not in SHORTCUTS:
-        raise ValueError(f"shortcut must be one of {SHORTCUTS}; received shortcut={shortcut!r}.")
-    if (
-        not isinstance(drop_path_rate, (int, float))
-        or isinstance(drop_path_rate, bool)
-        or not 0 <= drop_path_rate < 1
-    ):
-        raise ValueError(
-            "drop_path_rate must be a number in [0, 1); "
-            f"received drop_path_rate={drop_path_rate!r}."
-        )
+    check_choice("shortcut", shortcut, SHORTCUTS)
+    check_rate("drop_path_rate", drop_path_rate)
     return as_tuple(strides, spatial_rank(x), "strides")
-
-
-def _check_expansion(expansion):
-    if not isinstance(expansion, int) or isinstance(expansion, bool) or expansion <= 0:
-        raise ValueError(f"expansion must be a positive int; received expansion={expansion!r}.")
 
 
 def _same_padding(kernel_size: int, strides: tuple[int, ...]):
@@ -216,9 +203,8 @@ def bottleneck_block(
         (None, 56, 56, 256)
     """
     strides = _check_block_args(x, strides, shortcut, drop_path_rate)
-    if stride_on not in STRIDE_ON:
-        raise ValueError(f"stride_on must be one of {STRIDE_ON}; received stride_on={stride_on!r}.")
-    _check_expansion(expansion)
+    check_choice("stride_on", stride_on, STRIDE_ON)
+    check_positive_int("expansion", expansion)
     ones = (1,) * len(strides)
     strides_1x1, strides_3x3 = (strides, ones) if stride_on == "1x1" else (ones, strides)
     gamma, kernel = _last_layer_init(norm, zero_init_residual)
@@ -316,7 +302,7 @@ def preact_bottleneck_block(
         (None, 7, 7, 512)
     """
     strides = _check_block_args(x, strides, shortcut, drop_path_rate)
-    _check_expansion(expansion)
+    check_positive_int("expansion", expansion)
     _, kernel = _last_layer_init(None, zero_init_residual)
     out_channels = expansion * filters
     common = dict(use_bias=use_bias, kernel_regularizer=kernel_regularizer)

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 import keras
 
+from cnnzoo.checks import check_bool
 from cnnzoo.layers.dims import layer_class, spatial_rank
 
 STAGE_OUTPUT = re.compile(r"stage\d+_out")
@@ -95,8 +96,7 @@ def feature_extractor(
             f"Its stage outputs are {stages}; any other layer name works too "
             "(see model.summary())."
         )
-    if not isinstance(pooled, bool):
-        raise ValueError(f"pooled must be True or False; received pooled={pooled!r}.")
+    check_bool("pooled", pooled)
     features = {}
     for layer_name in dict.fromkeys(names):
         tensor = model.get_layer(layer_name).output

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import keras
 
+from cnnzoo.checks import check_bool, is_int
 from cnnzoo.transfer.features import stage_outputs, upstream_layers
 
 
@@ -76,11 +77,7 @@ def _stages(model) -> list[str]:
 def _below_stage(model, trainable_stages) -> set[str]:
     """The layers below the last ``trainable_stages`` stages."""
     stages = _stages(model)
-    if (
-        isinstance(trainable_stages, bool)
-        or not isinstance(trainable_stages, int)
-        or not 0 <= trainable_stages <= len(stages)
-    ):
+    if not is_int(trainable_stages) or not 0 <= trainable_stages <= len(stages):
         raise ValueError(
             f"trainable_stages must be an int from 0 to {len(stages)} (the model's stages); "
             f"received trainable_stages={trainable_stages!r}."
@@ -106,11 +103,7 @@ def _backbone_size(model) -> int:
 
 def _apply(model, frozen: set[str], keep_batchnorm_frozen) -> FreezeSummary:
     """Makes the layers in ``frozen`` non-trainable and every other layer trainable."""
-    if not isinstance(keep_batchnorm_frozen, bool):
-        raise ValueError(
-            "keep_batchnorm_frozen must be True or False; received "
-            f"keep_batchnorm_frozen={keep_batchnorm_frozen!r}."
-        )
+    check_bool("keep_batchnorm_frozen", keep_batchnorm_frozen)
     model.trainable = True
     for layer in model.layers:
         layer.trainable = layer.name not in frozen

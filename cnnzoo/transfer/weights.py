@@ -16,6 +16,7 @@ import h5py
 import keras
 import numpy as np
 
+from cnnzoo.checks import check_bool
 from cnnzoo.transfer.features import backbone_layers
 
 
@@ -213,10 +214,7 @@ def load_weights(model: keras.Model, source, *, skip_head_mismatch: bool = True)
     """
     if not isinstance(model, keras.Model):
         raise ValueError(f"model must be a keras.Model; received model={model!r}.")
-    if not isinstance(skip_head_mismatch, bool):
-        raise ValueError(
-            f"skip_head_mismatch must be True or False; received {skip_head_mismatch=!r}."
-        )
+    check_bool("skip_head_mismatch", skip_head_mismatch)
     layers, arrays = {}, {}
     if isinstance(source, keras.Model):
         name = source.name

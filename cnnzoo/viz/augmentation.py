@@ -9,7 +9,8 @@ import keras
 import numpy as np
 
 from cnnzoo.augment import make_augmentation
-from cnnzoo.viz.figures import check_positive, new_figure, save_png, show_image
+from cnnzoo.checks import check_positive_int
+from cnnzoo.viz.figures import new_figure, save_png, show_image
 
 
 def augmentation_grid(
@@ -58,7 +59,7 @@ def augmentation_grid(
             "images must be a batch (n, height, width, channels) with 1 or 3 channels; "
             f"received shape {batch.shape}."
         )
-    check_positive("versions", versions)
+    check_positive_int("versions", versions)
     layer = make_augmentation(
         augment, strength=strength, seed=seed, channels=batch.shape[-1], value_range=value_range
     )

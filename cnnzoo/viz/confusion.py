@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 from matplotlib.figure import Figure
 
+from cnnzoo.checks import check_positive_int
 from cnnzoo.viz.figures import new_figure, save_png
 
 # Beyond this many classes the numbers in the cells no longer fit; the colours remain.
@@ -79,8 +80,7 @@ def confusion_counts(
         widths = [n for n in (_class_count(y_true), _class_count(y_pred)) if n is not None]
         seen = int(max(true.max(initial=-1), predicted.max(initial=-1))) + 1
         num_classes = max(widths) if widths else max(seen, 1)
-    if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes <= 0:
-        raise ValueError(f"num_classes must be a positive int; received {num_classes!r}.")
+    check_positive_int("num_classes", num_classes)
     for name, labels in (("y_true", true), ("y_pred", predicted)):
         outside = labels[(labels < 0) | (labels >= num_classes)]
         if outside.size:

@@ -9,8 +9,9 @@ import keras
 import numpy as np
 from matplotlib.figure import Figure
 
+from cnnzoo.checks import check_positive_int
 from cnnzoo.transfer import feature_extractor
-from cnnzoo.viz.figures import check_positive, new_figure, save_png, show_image, single_image
+from cnnzoo.viz.figures import new_figure, save_png, show_image, single_image
 
 
 def feature_maps(
@@ -67,7 +68,7 @@ def feature_maps(
         >>> [axis.get_ylabel() for axis in stages.axes if axis.get_ylabel()]
         ['stage1_out\\n14x14x6', 'stage2_out\\n5x5x16']
     """
-    check_positive("max_maps", max_maps)
+    check_positive_int("max_maps", max_maps)
     picture = single_image(image)
     expected = tuple(model.input_shape[1:])
     sizes = zip(expected, picture.shape, strict=False)

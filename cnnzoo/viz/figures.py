@@ -80,9 +80,3 @@ def single_image(image) -> np.ndarray:
             f"(1, height, width, channels); received shape {np.shape(image)}."
         )
     return array
-
-
-def check_positive(name: str, value) -> None:
-    """Raises a ``ValueError`` naming ``name`` unless ``value`` is a positive int."""
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ValueError(f"{name} must be a positive int; received {name}={value!r}.")

@@ -10,9 +10,9 @@ import keras
 import numpy as np
 from matplotlib.figure import Figure
 
+from cnnzoo.checks import check_positive_int
 from cnnzoo.layers.filters import KERNELS, HandMadeFilters
 from cnnzoo.viz.figures import (
-    check_positive,
     new_figure,
     save_png,
     show_image,
@@ -108,7 +108,7 @@ def first_layer_filters(
         >>> len(first_layer_filters(lenet5(), out).axes)  # C1 has 6 filters
         6
     """
-    check_positive("max_filters", max_filters)
+    check_positive_int("max_filters", max_filters)
     layer = first_convolution(model, layer)
     kernel = keras.ops.convert_to_numpy(layer.kernel)  # (height, width, in_channels, filters)
     height, width, in_channels, filters = kernel.shape
