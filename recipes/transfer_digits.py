@@ -21,7 +21,7 @@ images:
 1. **scratch**: the same network, randomly initialized, trained on the 100 images;
 2. **frozen**: the pretrained backbone frozen, a fresh head trained on top;
 3. **two-phase**: the frozen phase, then the last two stages unfrozen at a tenth of the
-   learning rate (the shape of `cnnzoo.transfer.fine_tune`'s default recipe).
+   learning rate (the shape of `cnnzoo.transfer.fit_in_phases`' default recipe).
 
 Each run gets the same epoch budget and early stopping on the same validation images.
 """
@@ -35,7 +35,7 @@ import numpy as np
 
 from cnnzoo import resnet20
 from cnnzoo.data import load_sample
-from cnnzoo.transfer import Phase, fine_tune, replace_head
+from cnnzoo.transfer import Phase, fit_in_phases, replace_head
 
 """
 ## The data
@@ -105,7 +105,7 @@ def pretrain(source, out: Path, epochs: int) -> Path:
 ## The three ways to learn digits 5-9
 
 Scratch trains everything with early stopping. The transfer runs reload the pretrained
-model, swap its head for a fresh 5-way one (`replace_head`), and call `fine_tune`: one
+model, swap its head for a fresh 5-way one (`replace_head`), and call `fit_in_phases`: one
 phase with the backbone frozen, or the default two phases.
 """
 
@@ -130,7 +130,7 @@ def from_scratch(target, epochs: int) -> keras.Model:
 
 def transferred(pretrained: Path, target, phases) -> keras.Model:
     model = replace_head(keras.saving.load_model(pretrained), 5)
-    result = fine_tune(
+    result = fit_in_phases(
         model, target["train"], target["validation"], phases=phases, batch_size=20, verbose=0
     )
     for number, summary in enumerate(result.summaries, start=1):

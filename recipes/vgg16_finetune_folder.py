@@ -109,7 +109,7 @@ def saved_architecture(path) -> tuple[int, tuple[int, ...]]:
 loads the weights into it (another input size is fine: the convolutions do not care,
 and a gray model's first layer is adapted to RGB or back), puts on a fresh classifier
 for your classes (global average pooling, dropout, softmax) and runs
-`cnnzoo.transfer.fine_tune`: first the head alone on the frozen backbone, then the last
+`cnnzoo.transfer.fit_in_phases`: first the head alone on the frozen backbone, then the last
 two stages too at a tenth of the learning rate, with early stopping in each phase. It
 writes a run folder like `cnnzoo train` does (the best model, `history.csv` with a
 `phase` column, `curves.png`, the class map and data report), and a run killed midway

@@ -23,7 +23,8 @@ from cnnzoo.cli import main
 from cnnzoo.data import from_folder
 from cnnzoo.data.shard import shard_sequences
 from cnnzoo.training import history_rows, train
-from cnnzoo.training.distribute import Cluster, check_distribution
+from cnnzoo.training.cluster import TrainingCluster, check_distribution
+from cnnzoo.training.coordinator import MultiProcessCoordinator
 
 RUNNER = Path(__file__).parent / "distributed_run.py"
 jax_only = pytest.mark.skipif(
@@ -151,7 +152,7 @@ def test_shares_are_disjoint_equal_and_cover_all_but_a_remainder(digits_folder):
 )  # fmt: skip
 def test_cluster_settings_are_checked_before_anything_starts(settings, environ, message):
     with pytest.raises(ValueError, match=message):
-        Cluster.resolve(settings, environ=environ)
+        TrainingCluster.resolve(settings, environ=environ)
 
 
 def test_the_environment_fills_what_is_not_given(monkeypatch):
@@ -200,9 +201,7 @@ def test_the_command_line_needs_distribute_for_cluster_flags(capsys):
 
 
 def test_a_batch_that_does_not_split_between_processes_is_refused():
-    from cnnzoo.training.distribute import Distributed
-
-    two = Distributed("jax.DataParallel", Cluster("h:1", 2, 0), 1, None)
+    two = MultiProcessCoordinator("jax.DataParallel", TrainingCluster("h:1", 2, 0), 1)
     assert two.local_batch_size(8) == 4
     with pytest.raises(ValueError, match=r"multiple of the 2 devices .* received batch_size=7"):
         two.local_batch_size(7)

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from cnnzoo import googlenet, lenet5, resnet18, resnet20, vgg11
-from cnnzoo.transfer import Phase, fine_tune, freeze, replace_head, unfreeze
+from cnnzoo.transfer import Phase, fit_in_phases, freeze, replace_head, unfreeze
 
 SHAPE = (16, 16, 3)
 
@@ -102,7 +102,7 @@ def test_replace_head_errors():
         replace_head(model, 3, dropout=1.5)
 
 
-# ----- fine_tune --------------------------------------------------------------------------
+# ----- fit_in_phases ----------------------------------------------------------------------
 
 
 def test_first_phase_trains_only_the_head(tmp_path):
@@ -111,7 +111,7 @@ def test_first_phase_trains_only_the_head(tmp_path):
         **_weights(model, "stem"), **_weights(model, "stage")
     }  # fmt: skip
     head = _weights(model, "predictions")
-    result = fine_tune(model, _data(), _data(8, seed=1), phases=[{"epochs": 2}], verbose=0)
+    result = fit_in_phases(model, _data(), _data(8, seed=1), phases=[{"epochs": 2}], verbose=0)
     assert result.phase == [1, 1] and result.epochs == 2
     assert not any(_moved(backbone, model).values())  # kernels and moving statistics
     assert all(_moved(head, model).values())
@@ -133,8 +133,8 @@ def test_second_phase_unfreezes_with_a_fresh_optimizer_and_keeps_batch_norm(tmp_
             (epoch, int(model.optimizer.iterations.numpy()), model.optimizer.learning_rate.numpy())
         )
     )
-    result = fine_tune(model, _data(), _data(8, seed=1), phases=phases, callbacks=[record],
-                       batch_size=8, verbose=0)  # fmt: skip
+    result = fit_in_phases(model, _data(), _data(8, seed=1), phases=phases, callbacks=[record],
+                           batch_size=8, verbose=0)  # fmt: skip
     assert result.phase == [1, 2, 2]
     assert [epoch for epoch, _, _ in seen] == [0, 1, 2]  # epochs numbered on across phases
     assert seen[1][1] == 0  # phase 2 starts with a fresh optimizer
@@ -150,12 +150,12 @@ def test_early_stopping_ends_a_phase_and_restores_its_best_weights():
     keras.utils.set_random_seed(0)
     model = replace_head(lenet5(input_shape=SHAPE, padding="same"), 3)
     phases = [Phase(epochs=20, learning_rate=0.0, patience=0)]
-    result = fine_tune(model, _data(), _data(8, seed=1), phases=phases, verbose=0)
+    result = fit_in_phases(model, _data(), _data(8, seed=1), phases=phases, verbose=0)
     assert result.phase == [1, 1]  # no improvement in the second epoch: stop
-    no_validation = fine_tune(model, _data(), phases=phases, verbose=0)
+    no_validation = fit_in_phases(model, _data(), phases=phases, verbose=0)
     assert no_validation.epochs == 2 and "val_loss" not in no_validation.history
     validation = _data(8, seed=1)  # random labels: validation loss soon rises, then restore
-    bouncy = fine_tune(model, _data(), validation, phases=[Phase(6, 0.05, None)], verbose=0)
+    bouncy = fit_in_phases(model, _data(), validation, phases=[Phase(6, 0.05, None)], verbose=0)
     val_losses = bouncy.history["val_loss"]
     assert val_losses.index(min(val_losses)) < 5
     final = model.evaluate(*validation, verbose=0, return_dict=True)["loss"]
@@ -165,12 +165,12 @@ def test_early_stopping_ends_a_phase_and_restores_its_best_weights():
 def test_fine_tune_errors_name_the_setting():
     model = replace_head(lenet5(input_shape=SHAPE, padding="same"), 3)
     with pytest.raises(ValueError, match=r"phases\[1\] has unknown settings \['epoch'\]; known"):
-        fine_tune(model, _data(), phases=[{}, {"epoch": 3}])
+        fit_in_phases(model, _data(), phases=[{}, {"epoch": 3}])
     with pytest.raises(ValueError, match=r"phases\[0\].epochs must be a positive int.*0"):
-        fine_tune(model, _data(), phases=[Phase(epochs=0)])
+        fit_in_phases(model, _data(), phases=[Phase(epochs=0)])
     with pytest.raises(ValueError, match=r"phases\[0\].optimizer must be the name of a Keras"):
-        fine_tune(model, _data(), phases=[{"optimizer": "adamm"}])
+        fit_in_phases(model, _data(), phases=[{"optimizer": "adamm"}])
     with pytest.raises(ValueError, match=r"phases must be a non-empty list"):
-        fine_tune(model, _data(), phases=Phase())
+        fit_in_phases(model, _data(), phases=Phase())
     with pytest.raises(ValueError, match=r"trainable_stages must be an int from 0 to 3"):
-        fine_tune(model, _data(), phases=[{"trainable_stages": 7}])
+        fit_in_phases(model, _data(), phases=[{"trainable_stages": 7}])

@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from cnnzoo.tuning.distributed import Distributed, Heartbeats, distributed_settings
+from cnnzoo.tuning.distributed import Heartbeats, SearchCluster
 
 ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
 
@@ -150,14 +150,14 @@ def test_the_search_completes_when_a_worker_is_killed(tmp_path, digits_folder):
 
 def test_distributed_settings_are_checked_up_front():
     with pytest.raises(ValueError, match=r"KERASTUNER_TUNER_ID is not"):
-        distributed_settings(
+        SearchCluster.resolve(
             environ={"KERASTUNER_ORACLE_IP": "127.0.0.1", "KERASTUNER_ORACLE_PORT": "8000"}
         )
     with pytest.raises(ValueError, match=r"port number \(1-65535\); received -1"):
-        distributed_settings({"tuner_id": "tuner0", "port": "http"})
+        SearchCluster.resolve({"tuner_id": "tuner0", "port": "http"})
     with pytest.raises(ValueError, match=r"must have a 'tuner_id'"):
-        distributed_settings({"id": "tuner0"})
-    assert distributed_settings({"tuner_id": "chief", "port": 9000}).is_chief
+        SearchCluster.resolve({"id": "tuner0"})
+    assert SearchCluster.resolve({"tuner_id": "chief", "port": 9000}).is_chief
 
 
 def test_a_worker_id_in_use_by_a_live_process_is_refused(tmp_path):
@@ -184,4 +184,4 @@ def test_the_command_needs_both_distributed_flags(tmp_path, digits_folder):
         env=ENV, capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert result.returncode == 2 and "--tuner-id and --oracle go together" in result.stderr
-    assert Distributed("tuner0").environ()["KERASTUNER_TUNER_ID"] == "tuner0"
+    assert SearchCluster("tuner0").environ()["KERASTUNER_TUNER_ID"] == "tuner0"

@@ -76,17 +76,17 @@ def _print_space(model: str) -> None:
 
 def tune_command(args) -> int:
     from cnnzoo.cli.commands import parse_sets, parse_shape
-    from cnnzoo.tuning import Distributed, search
+    from cnnzoo.tuning import SearchCluster, search
 
     if args.space:
         _print_space(args.model)
         return 0
     oracle = _parse_oracle(args.oracle)
-    distributed = None
+    cluster = None
     if (args.tuner_id is None) != (oracle is None):
         raise UsageError("--tuner-id and --oracle go together (or set the KERASTUNER_* variables).")
     if oracle is not None:
-        distributed = Distributed(tuner_id=args.tuner_id, ip=oracle[0], port=oracle[1])
+        cluster = SearchCluster(tuner_id=args.tuner_id, ip=oracle[0], port=oracle[1])
     result = search(
         args.model, args.data, tuner=args.tuner, objective=args.objective,
         max_trials=args.max_trials, max_epochs=args.max_epochs, directory=args.directory,
@@ -94,11 +94,11 @@ def tune_command(args) -> int:
         patience=None if args.patience < 0 else args.patience,
         space=parse_sets(args.set), fixed=parse_sets(args.fix),
         pretrained=args.finetune_from, input_shape=parse_shape(args.input_shape),
-        max_params=args.max_params, distributed=distributed,
+        max_params=args.max_params, cluster=cluster,
         worker_timeout=args.worker_timeout, verbose=1,
     )  # fmt: skip
-    if distributed is not None and distributed.tuner_id != "chief":
-        print(f"Worker {distributed.tuner_id} is done; the chief writes the results.")
+    if cluster is not None and cluster.tuner_id != "chief":
+        print(f"Worker {cluster.tuner_id} is done; the chief writes the results.")
     elif result.best_hyperparameters is None:
         print(f"No trial of {len(result.trials)} has a score: see why in trials.csv.")
     print(f"Project folder: {result.project_dir} (every trial in trials.csv, scores.png)")

@@ -82,7 +82,7 @@ class RunBackup(keras.callbacks.Callback):
 
 class PhaseBackup(RunBackup):
     """A :class:`RunBackup` for one phase of a longer run, e.g. a fine-tuning phase
-    compiled inside :func:`~cnnzoo.transfer.fine_tune`: it restores itself when training
+    compiled inside :func:`~cnnzoo.transfer.fit_in_phases`: it restores itself when training
     begins (as ``keras.callbacks.BackupAndRestore`` does), from a backup of this phase
     only, and tags every history row with the phase number.
     """

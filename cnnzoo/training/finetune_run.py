@@ -10,9 +10,9 @@ from pathlib import Path
 
 import keras
 
+from cnnzoo.checks import check_choice, check_positive_int, check_rate
 from cnnzoo.data import pipeline
 from cnnzoo.files import write_text
-from cnnzoo.models.common_args import check_choice, check_positive_int, check_rate
 from cnnzoo.registry import create_model
 from cnnzoo.training.callbacks import (
     PhaseBackup,
@@ -20,27 +20,31 @@ from cnnzoo.training.callbacks import (
     StopOnNaN,
     save_weights_atomically,
 )
-from cnnzoo.training.messages import announce, finished_line, talks
-from cnnzoo.training.run import TrainResult, _finish, _finished, check_model_name
-from cnnzoo.training.run_folder import RunFolder
-from cnnzoo.training.sources import check_source, load_run_data
-from cnnzoo.transfer import fine_tune, replace_head
+from cnnzoo.training.coordinator import Coordinator
+from cnnzoo.training.messages import announce, talks
+from cnnzoo.training.run_folder import TrainResult
+from cnnzoo.training.sources import RunData, check_source
+from cnnzoo.training.steps import check_model, stored
+from cnnzoo.transfer import fit_in_phases, replace_head
 from cnnzoo.transfer.finetune import resolve_phases
 from cnnzoo.transfer.imagenet import imagenet_preprocessing, load_pretrained
-from cnnzoo.transfer.weights import WeightsReport
 
 
-def _pretrained(model, weights, model_kwargs: dict) -> tuple[keras.Model, WeightsReport | None]:
+def _pretrained(model, weights, model_kwargs: dict) -> tuple:
+    """The backbone with its weights loaded, the weights report (``None`` for a built
+    model given no weights) and the ImageNet preprocessing mode those weights need."""
     if isinstance(model, keras.Model):
-        return model, load_pretrained(model, weights) if weights is not None else None
-    if weights is None:
+        backbone = model
+    elif weights is None:
         raise ValueError(
             f"finetune builds {model!r} and needs weights to start from: a .keras model you "
             "trained, a .weights.h5 file or 'imagenet'; received weights=None. To train "
             "from scratch use train()."
         )
-    backbone = create_model(model, include_top=False, **model_kwargs)
-    return backbone, load_pretrained(backbone, weights)
+    else:
+        backbone = create_model(model, include_top=False, **model_kwargs)
+    report = load_pretrained(backbone, weights) if weights is not None else None
+    return backbone, report, report.preprocessing if report is not None else None
 
 
 def _phase_config(phases) -> list[dict]:
@@ -48,40 +52,23 @@ def _phase_config(phases) -> list[dict]:
 
 
 def finetune(
-    model: str | keras.Model,
-    data: str | Path = "mnist-sample",
-    *,
-    weights: str | Path | None = None,
-    out: str | Path | None = None,
-    resume: bool = False,
-    phases: Sequence | None = None,
-    batch_size: int = 32,
-    augment: str | None = None,
-    dropout: float = 0.2,
-    pooling: str = "avg",
-    validation_split: float = 0.2,
-    seed: int = 0,
-    model_kwargs: dict | None = None,
-    callbacks: Sequence[keras.callbacks.Callback] = (),
+    model: str | keras.Model, data: str | Path = "mnist-sample", *,
+    weights: str | Path | None = None, out: str | Path | None = None, resume: bool = False,
+    phases: Sequence | None = None, batch_size: int = 32, augment: str | None = None,
+    dropout: float = 0.2, pooling: str = "avg", validation_split: float = 0.2, seed: int = 0,
+    model_kwargs: dict | None = None, callbacks: Sequence[keras.callbacks.Callback] = (),
     verbose: int | str = "auto",
-) -> TrainResult:
+) -> TrainResult:  # fmt: skip
     """Fine-tunes a pretrained model on a data source and writes a run folder.
 
-    The model is built without its head (``include_top=False``), the weights are
-    loaded into it (another input size or channel count is fine: see
-    :func:`cnnzoo.transfer.load_weights`), a fresh head for the data's classes is put on
-    (:func:`~cnnzoo.transfer.replace_head`) and :func:`~cnnzoo.transfer.fine_tune` runs
-    the phases: by default the head alone on the frozen backbone (batch norm included) at
-    1e-3, then the last two stages too at 1e-4, with early stopping in each. With ImageNet
-    weights the images get keras.applications' preprocessing in the pipeline, and the run
-    records it for ``cnnzoo evaluate``/``predict``.
-
-    The run folder holds what :func:`train` writes (``history.csv`` with a ``phase``
-    column; ``curves.png`` marks where phase 2 begins), plus ``weights_report.txt``. A
-    run killed at any point continues with ``resume=True``: finished phases are not
-    repeated, and the phase it was in goes on from its last finished epoch. As with
-    :func:`train`, nothing is written before every setting is accepted, and unless
-    ``verbose=0`` the run prints a summary line, then a header line per phase.
+    The model is built without its head, the weights loaded into it (any input size or
+    channel count: see :func:`cnnzoo.transfer.load_weights`), a fresh head put on
+    (:func:`~cnnzoo.transfer.replace_head`) and :func:`~cnnzoo.transfer.fit_in_phases` runs
+    the phases (by default the head alone on the frozen backbone, then the last two stages
+    too). ImageNet weights bring keras.applications' preprocessing, recorded for
+    ``cnnzoo evaluate``/``predict``. The folder holds what :func:`train` writes (with a
+    ``phase`` column in ``history.csv``) and ``weights_report.txt``; a resumed run skips
+    finished phases. Unless ``verbose=0``, it prints a summary line and a line per phase.
 
     Args:
         model: A registered model name, or a built ``keras.Model`` whose backbone to use
@@ -108,8 +95,8 @@ def finetune(
         A :class:`~cnnzoo.training.TrainResult`.
 
     Raises:
-        ValueError: For a bad setting, data source, run folder or weights file.
-        TrainingDivergedError: When the loss becomes NaN or infinite.
+        ValueError: For a bad setting, data, folder or weights, before anything is written.
+        TrainingDivergedError: When the loss becomes NaN (the last backup is kept).
 
     Example:
         >>> import tempfile
@@ -120,45 +107,55 @@ def finetune(
         >>> result.history["phase"], result.metrics["test_accuracy"] > 0.5
         ([1, 2], True)
     """
+    name = _check_settings(model, weights, batch_size, dropout, pooling, validation_split)
+    source, phase_config = check_source(data), _phase_config(phases)
+    keras.utils.set_random_seed(seed)
+    backbone, report, mode = _pretrained(model, weights, model_kwargs or {})
+    config = stored({
+        "model": name, "model_kwargs": model_kwargs or {}, "data": source,
+        "weights": None if weights is None else str(weights), "phases": phase_config,
+        "batch_size": batch_size, "augment": augment, "dropout": dropout, "pooling": pooling,
+        "validation_split": validation_split, "seed": seed, "preprocessing": mode,
+    })  # fmt: skip
+    coordinator, talk = Coordinator(), talks(verbose)
+    folder = coordinator.open_folder(out, config, resume)
+    if coordinator.finished_already(folder, resume):
+        return coordinator.finished(folder, talk)
+    run_data = coordinator.read_data(config)
+    net = replace_head(backbone, len(run_data.class_names), dropout=dropout, pooling=pooling)
+    train_batches, validation, test = _batches(net, run_data, config, mode)
+    coordinator.create(folder, config, run_data)
+    folder.write("weights_report.txt", f"{report or 'No weights loaded.'}\n")
+    if talk:
+        announce("Fine-tuning", net, run_data, folder.report_path)
+    _run_phases(net, folder.path, phases, train_batches, validation, callbacks, verbose)
+    net.save(folder.model_path)
+    return coordinator.finish(folder, net, validation, test)
+
+
+def _check_settings(model, weights, batch_size, dropout, pooling, validation_split) -> str:
+    """Checks the settings that need no data nor model; returns the model's name."""
     check_positive_int("batch_size", batch_size)
     check_rate("dropout", dropout)
     check_rate("validation_split", validation_split)
-    if not isinstance(model, (str, keras.Model)):
-        raise ValueError(f"model must be a model name or a keras.Model; received model={model!r}.")
-    check_model_name(model)
+    name = check_model(model)
     if weights is not None and not isinstance(weights, (str, Path)):
         raise ValueError(f"weights must be a file path or 'imagenet'; received {weights!r}.")
     if weights not in (None, "imagenet") and not Path(weights).is_file():
         raise ValueError(f"weights names no file; received weights={str(weights)!r}.")
     check_choice("pooling", pooling, ("avg", "max", "flatten"))
-    source, phase_config = check_source(data), _phase_config(phases)
-    name = model if isinstance(model, str) else model.name
-    keras.utils.set_random_seed(seed)
-    backbone, report = _pretrained(model, weights, model_kwargs or {})
-    mode = report.preprocessing if report is not None else None  # ImageNet weights only
-    config = {
-        "model": name, "model_kwargs": model_kwargs or {}, "data": source,
-        "weights": None if weights is None else str(weights), "phases": phase_config,
-        "batch_size": batch_size, "augment": augment, "dropout": dropout, "pooling": pooling,
-        "validation_split": validation_split, "seed": seed, "preprocessing": mode,
-    }  # fmt: skip
-    config = json.loads(json.dumps(config))  # as it reads back from the file
-    talk = talks(verbose)
-    folder = RunFolder.choose(out, name)
-    folder.check(config, resume)  # written below, once the data and the model are right
-    run_dir = folder.path
-    if resume and folder.finished:
-        if talk:
-            print(finished_line(run_dir, folder.epochs_done))
-        return _finished(run_dir)
+    return name
 
-    run_data = load_run_data(config["data"], seed=seed, validation_split=validation_split)
-    net = replace_head(backbone, len(run_data.class_names), dropout=dropout, pooling=pooling)
+
+def _batches(net: keras.Model, run_data: RunData, config: dict, mode: str | None) -> tuple:
+    """The training, validation and test batches (test: ``None`` without a test split),
+    preprocessed for ImageNet weights (``mode``)."""
 
     def batches(split, training):
         dataset = pipeline(
-            split, net, training=training, batch_size=batch_size,
-            augment=augment if training else None, input_range=run_data.input_range, seed=seed,
+            split, net, training=training, batch_size=config["batch_size"],
+            augment=config["augment"] if training else None,
+            input_range=run_data.input_range, seed=config["seed"],
         )  # fmt: skip
         if mode is None:
             return dataset
@@ -166,19 +163,14 @@ def finetune(
 
     train_batches = batches(run_data.train, True)
     validation = batches(run_data.validation, False)
-    folder.create(config, run_data.class_names, run_data.report)
-    write_text(run_dir / "weights_report.txt", f"{report or 'No weights loaded.'}\n")
-    if talk:
-        announce("Fine-tuning", net, run_data, folder.report_path)
-    _run_phases(net, run_dir, resolve_phases(phases), train_batches, validation, callbacks, verbose)
-    net.save(run_dir / "model.keras")
     test = batches(run_data.test, False) if run_data.test is not None else None
-    return _finish(run_dir, net, validation, test)
+    return train_batches, validation, test
 
 
 def _run_phases(net, run_dir, phases, train_batches, validation, callbacks, verbose) -> None:
     """Runs the phases not finished yet; after each, its weights and last epoch are kept
     in ``backup/`` so a resumed run starts at the next phase."""
+    phases = resolve_phases(phases)
     backup_dir = run_dir / "backup"
     done_path = backup_dir / "phases.json"
     done = json.loads(done_path.read_text()) if done_path.exists() else {"phase": 0, "epoch": 0}
@@ -193,7 +185,7 @@ def _run_phases(net, run_dir, phases, train_batches, validation, callbacks, verb
             continue
         backup = PhaseBackup(backup_dir, run_dir / "history.csv", phase=number, start_epoch=epoch)
         header = [PhaseHeader(number, len(phases), phase, epoch)] if talk else []
-        fine_tune(
+        fit_in_phases(
             net, train_batches, validation, phases=[phase], initial_epoch=epoch, verbose=verbose,
             callbacks=[
                 *header, *callbacks, StopOnNaN(phase.learning_rate, backup_dir),

@@ -1,25 +1,68 @@
 """The run folder of :func:`~cnnzoo.training.train` and :func:`~cnnzoo.training.finetune`:
-checked before anything is built, written only once every setting has been accepted."""
+checked before anything is built, written only once every setting has been accepted,
+backed up after every epoch and finished with its metrics. Every file is written
+atomically (:mod:`cnnzoo.files`)."""
 
 from __future__ import annotations
 
 import json
+import shutil
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
+
+import keras
 
 from cnnzoo.data.folder import CLASS_MAP_FILE, REPORT_FILE
 from cnnzoo.data.scan import FolderReport
 from cnnzoo.files import write_text
-from cnnzoo.training.callbacks import history_rows
+from cnnzoo.training.callbacks import RunBackup, history_rows
+from cnnzoo.viz import learning_curves
 
 CONFIG_FILE = "config.json"
 METRICS_FILE = "metrics.json"
+MODEL_FILE = "model.keras"
+HISTORY_FILE = "history.csv"
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """A finished run: its folder, the best model, the history and the final metrics.
+
+    In a multi-process run only process 0 writes and reads the run folder; the other
+    processes get the model as the last epoch left it (the same weights everywhere), the
+    history of this session and no metrics.
+    """
+
+    run_dir: Path | None
+    model: keras.Model | None
+    history: dict[str, list[float]]
+    metrics: dict[str, float]
+
+    @property
+    def epochs(self) -> int:
+        return len(self.history.get("loss", []))
+
+
+def load_run_model(path: Path) -> keras.Model:
+    """A run's saved model, compiled as it was trained. With mixed precision, Keras warns
+    that the loss-scaling optimizer's saved state does not fit a fresh one; that state is
+    only needed to continue training, which resumes from the backup instead."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "Skipping variable loading for optimizer")
+        return keras.saving.load_model(path)
 
 
 @dataclass(frozen=True)
 class RunFolder:
-    """A run folder: :meth:`check` reads it, :meth:`create` writes it.
+    """A run folder: :meth:`check` reads it, :meth:`create` writes it, :meth:`backup`
+    keeps it resumable and :meth:`finish` ends it.
+
+    It holds ``config.json`` (every setting, enough to repeat the run), ``model.keras``
+    (the best epoch), ``history.csv``, TensorBoard ``logs/``, ``curves.png``,
+    ``class_indices.json`` (and a folder source's ``data_report.json``), ``metrics.json``
+    (written last: it marks a finished run) and, while the run is unfinished, ``backup/``.
 
     A command refused for a bad setting must leave nothing behind, or the corrected
     command would find a folder that "already holds a run"; so the folder is checked
@@ -58,6 +101,18 @@ class RunFolder:
         return self.path / CONFIG_FILE
 
     @property
+    def history_path(self) -> Path:
+        return self.path / HISTORY_FILE
+
+    @property
+    def backup_dir(self) -> Path:
+        return self.path / "backup"
+
+    @property
+    def model_path(self) -> Path:
+        return self.path / MODEL_FILE
+
+    @property
     def finished(self) -> bool:
         """Whether the run ended: its metrics are written last."""
         return (self.path / METRICS_FILE).exists()
@@ -65,7 +120,7 @@ class RunFolder:
     @property
     def epochs_done(self) -> int:
         """Epochs in ``history.csv`` (every one finished and backed up)."""
-        return len(history_rows(self.path / "history.csv"))
+        return len(history_rows(self.history_path))
 
     def check(self, config: dict, resume: bool) -> None:
         """Refuses a new run in a folder that holds one, and a resume without a run or
@@ -116,6 +171,42 @@ class RunFolder:
     @property
     def report_path(self) -> Path:
         return self.path / REPORT_FILE
+
+    def write(self, name: str, text: str) -> None:
+        """Writes the file ``name`` of the folder atomically."""
+        write_text(self.path / name, text)
+
+    def backup(self) -> RunBackup:
+        """The callback that backs the run up after every epoch (its ``restore`` resumes
+        a model from the last one)."""
+        return RunBackup(self.backup_dir, self.history_path)
+
+    def history(self) -> dict[str, list[float]]:
+        """``history.csv`` as ``History.history``: metric name to per-epoch values."""
+        rows = history_rows(self.history_path)
+        keys = [key for key in (rows[0] if rows else {}) if key != "epoch"]
+        return {key: [row[key] for row in rows] for key in keys}
+
+    def best_model(self, last: keras.Model) -> keras.Model:
+        """The best epoch's model, reloaded; ``last`` is saved in its place when the file
+        is missing (only if removed by hand mid-run)."""
+        if not self.model_path.exists():
+            last.save(self.model_path)
+        return load_run_model(self.model_path)
+
+    def finish(self, best: keras.Model, metrics: dict[str, float]) -> TrainResult:
+        """Draws ``curves.png``, writes ``metrics.json`` (last: it marks the run finished)
+        and removes ``backup/``."""
+        history = self.history()
+        learning_curves(history, self.path / "curves.png", title=f"{best.name}: {self.path.name}")
+        self.write(METRICS_FILE, json.dumps(metrics, indent=2) + "\n")
+        shutil.rmtree(self.backup_dir, ignore_errors=True)
+        return TrainResult(self.path, best, history, metrics)
+
+    def result(self) -> TrainResult:
+        """The result of a finished run, read back from the folder."""
+        metrics = json.loads((self.path / METRICS_FILE).read_text())
+        return TrainResult(self.path, load_run_model(self.model_path), self.history(), metrics)
 
 
 __all__ = ["RunFolder"]

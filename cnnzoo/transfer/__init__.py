@@ -1,8 +1,9 @@
 """Transfer learning with cnnzoo models: freezing (batch norm included), new heads,
 named multi-scale features, two-phase fine-tuning and pretrained weights."""
 
+from cnnzoo.deprecation import moved
 from cnnzoo.transfer.features import feature_extractor, stage_outputs
-from cnnzoo.transfer.finetune import FineTuneHistory, Phase, fine_tune
+from cnnzoo.transfer.finetune import FineTuneHistory, Phase, fit_in_phases
 from cnnzoo.transfer.freezing import FreezeSummary, freeze, unfreeze
 from cnnzoo.transfer.heads import backbone_output, replace_head
 from cnnzoo.transfer.imagenet import (
@@ -28,7 +29,7 @@ __all__ = [
     "adapt_input_kernel",
     "backbone_output",
     "feature_extractor",
-    "fine_tune",
+    "fit_in_phases",
     "freeze",
     "imagenet_preprocessing",
     "keras_cache_folder",
@@ -38,3 +39,6 @@ __all__ = [
     "stage_outputs",
     "unfreeze",
 ]
+
+# Old names, kept working with a DeprecationWarning.
+__getattr__ = moved(__name__, {"fine_tune": ("cnnzoo.transfer", "fit_in_phases")})

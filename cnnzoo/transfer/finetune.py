@@ -1,5 +1,6 @@
-"""Two-phase fine-tuning in one call: train the new head on a frozen backbone, then
-unfreeze the top of the backbone and continue at a lower learning rate."""
+"""Two-phase fine-tuning in one call, in memory (:func:`fit_in_phases`): train the new head
+on a frozen backbone, then unfreeze the top of the backbone and continue at a lower learning
+rate. :func:`cnnzoo.training.finetune` runs the same phases as a resumable run folder."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from cnnzoo.transfer.freezing import FreezeSummary, unfreeze
 
 @dataclass(frozen=True)
 class Phase:
-    """One phase of :func:`fine_tune`.
+    """One phase of :func:`fit_in_phases`.
 
     Attributes:
         epochs: Most epochs of the phase (early stopping may end it sooner).
@@ -120,7 +121,7 @@ def _default_loss(model: keras.Model):
     return keras.losses.SparseCategoricalCrossentropy(from_logits=from_logits)
 
 
-def fine_tune(
+def fit_in_phases(
     model: keras.Model,
     train,
     validation=None,
@@ -133,7 +134,7 @@ def fine_tune(
     initial_epoch: int = 0,
     verbose: int | str = "auto",
 ) -> FineTuneHistory:
-    """Fine-tunes ``model`` in phases, by default the two-phase recipe.
+    """Fine-tunes ``model`` in phases, in memory, by default the two-phase recipe.
 
     Phase 1 trains the head on a frozen backbone (5 epochs at 1e-3); phase 2 unfreezes
     the last two stages and continues at 1e-4 (5 epochs). Each phase sets what trains
@@ -170,8 +171,8 @@ def fine_tune(
         >>> model = replace_head(lenet5(), 3)
         >>> images = np.random.default_rng(0).uniform(0, 1, (8, 32, 32, 1))
         >>> labels = np.arange(8) % 3
-        >>> result = fine_tune(model, (images, labels), phases=[{"epochs": 1}, {"epochs": 1}],
-        ...                    verbose=0)
+        >>> result = fit_in_phases(model, (images, labels), verbose=0,
+        ...                        phases=[{"epochs": 1}, {"epochs": 1}])
         >>> result.phase, sorted(result.history)
         ([1, 2], ['accuracy', 'loss'])
     """

@@ -35,13 +35,20 @@ CHIEF = "chief"
 
 
 @dataclass(frozen=True)
-class Distributed:
-    """Where the chief listens and who this process is.
+class SearchCluster:
+    """This process's role in a distributed search: where the chief listens and who this
+    process is (``search(cluster=...)`` takes one, or a dict of its fields).
 
     Attributes:
         tuner_id: ``"chief"`` for the chief, a unique name for each worker.
         ip: The chief's address (the chief listens on it).
         port: The chief's port.
+
+    Example:
+        >>> SearchCluster.resolve(environ={})  # no variables: not distributed
+        >>> SearchCluster.resolve(environ={"KERASTUNER_ORACLE_IP": "10.0.0.1",
+        ...     "KERASTUNER_ORACLE_PORT": "8000", "KERASTUNER_TUNER_ID": "tuner0"})
+        SearchCluster(tuner_id='tuner0', ip='10.0.0.1', port=8000)
     """
 
     tuner_id: str
@@ -55,73 +62,69 @@ class Distributed:
     def environ(self) -> dict[str, str]:
         return dict(zip(ENVIRONMENT, (self.ip, str(self.port), self.tuner_id), strict=True))
 
+    @classmethod
+    def resolve(cls, cluster=None, environ: Mapping[str, str] | None = None):
+        """Checks the settings: ``cluster`` (a :class:`SearchCluster` or a dict of its
+        fields) or, when it is ``None``, the ``KERASTUNER_*`` environment variables.
 
-def distributed_settings(distributed=None, environ: Mapping[str, str] | None = None):
-    """Checks the distributed settings: ``distributed`` (a :class:`Distributed` or a dict
-    of its fields) or, when it is ``None``, the ``KERASTUNER_*`` environment variables.
+        Returns:
+            A :class:`SearchCluster`, or ``None`` for a search in this process alone.
 
-    Returns:
-        A :class:`Distributed`, or ``None`` for a search in this process alone.
-
-    Raises:
-        ValueError: For a missing variable, a bad port or an empty ID.
-
-    Example:
-        >>> distributed_settings(environ={})  # no variables: not distributed
-        >>> distributed_settings(environ={"KERASTUNER_ORACLE_IP": "10.0.0.1",
-        ...     "KERASTUNER_ORACLE_PORT": "8000", "KERASTUNER_TUNER_ID": "tuner0"})
-        Distributed(tuner_id='tuner0', ip='10.0.0.1', port=8000)
-    """
-    if distributed is None:
-        environ = os.environ if environ is None else environ
-        present = [name for name in ENVIRONMENT if environ.get(name)]
-        if not present:
-            return None
-        missing = [name for name in ENVIRONMENT if name not in present]
-        if missing:
+        Raises:
+            ValueError: For a missing variable, a bad port or an empty ID.
+        """
+        if cluster is None:
+            environ = os.environ if environ is None else environ
+            present = [name for name in ENVIRONMENT if environ.get(name)]
+            if not present:
+                return None
+            missing = [name for name in ENVIRONMENT if name not in present]
+            if missing:
+                raise ValueError(
+                    f"Distributed search needs {', '.join(ENVIRONMENT)}; {', '.join(present)} "
+                    f"{'is' if len(present) == 1 else 'are'} set but {', '.join(missing)} "
+                    f"{'is' if len(missing) == 1 else 'are'} not."
+                )
+            ip, port, tuner_id = (environ[name] for name in ENVIRONMENT)
+            source = "KERASTUNER_ORACLE_PORT"
+        elif isinstance(cluster, SearchCluster):
+            tuner_id, ip, port, source = cluster.tuner_id, cluster.ip, cluster.port, "port"
+        elif isinstance(cluster, Mapping):
+            unknown = set(cluster) - {"tuner_id", "ip", "port"}
+            if unknown or "tuner_id" not in cluster:
+                raise ValueError(
+                    "cluster must have a 'tuner_id' and may have 'ip' and 'port'; received "
+                    f"cluster={dict(cluster)!r}."
+                )
+            tuner_id = cluster["tuner_id"]
+            ip, port, source = cluster.get("ip", cls.ip), cluster.get("port", cls.port), "port"
+        else:
             raise ValueError(
-                f"Distributed search needs {', '.join(ENVIRONMENT)}; {', '.join(present)} "
-                f"{'is' if len(present) == 1 else 'are'} set but {', '.join(missing)} "
-                f"{'is' if len(missing) == 1 else 'are'} not."
+                "cluster must be None (read the KERASTUNER_* variables), a SearchCluster or a "
+                f"dict; received cluster={cluster!r}."
             )
-        ip, port, tuner_id = (environ[name] for name in ENVIRONMENT)
-        source = "KERASTUNER_ORACLE_PORT"
-    elif isinstance(distributed, Distributed):
-        tuner_id, ip, port, source = distributed.tuner_id, distributed.ip, distributed.port, "port"
-    elif isinstance(distributed, Mapping):
-        unknown = set(distributed) - {"tuner_id", "ip", "port"}
-        if unknown or "tuner_id" not in distributed:
+        return cls._checked(tuner_id, ip, port, source)
+
+    @classmethod
+    def _checked(cls, tuner_id, ip, port, source: str) -> SearchCluster:
+        try:
+            port = int(port)
+        except (TypeError, ValueError):
+            port = -1
+        if not 0 < port < 65536:
+            raise ValueError(f"{source} must be a port number (1-65535); received {port!r}.")
+        if not isinstance(tuner_id, str) or not tuner_id.strip() or "/" in tuner_id:
             raise ValueError(
-                "distributed must have a 'tuner_id' and may have 'ip' and 'port'; received "
-                f"distributed={dict(distributed)!r}."
+                "The tuner ID must be 'chief' or a worker name without '/'; received "
+                f"tuner_id={tuner_id!r}."
             )
-        defaults = Distributed(tuner_id="")
-        tuner_id = distributed["tuner_id"]
-        ip, port = distributed.get("ip", defaults.ip), distributed.get("port", defaults.port)
-        source = "port"
-    else:
-        raise ValueError(
-            "distributed must be None (read the KERASTUNER_* variables), a Distributed or a "
-            f"dict; received distributed={distributed!r}."
-        )
-    try:
-        port = int(port)
-    except (TypeError, ValueError):
-        port = -1
-    if not 0 < port < 65536:
-        raise ValueError(f"{source} must be a port number (1-65535); received {port!r}.")
-    if not isinstance(tuner_id, str) or not tuner_id.strip() or "/" in tuner_id:
-        raise ValueError(
-            "The tuner ID must be 'chief' or a worker name without '/'; received "
-            f"tuner_id={tuner_id!r}."
-        )
-    if not isinstance(ip, str) or not ip:
-        raise ValueError(f"The chief's address must be a host name or IP; received ip={ip!r}.")
-    return Distributed(tuner_id=tuner_id, ip=ip, port=port)
+        if not isinstance(ip, str) or not ip:
+            raise ValueError(f"The chief's address must be a host name or IP; received ip={ip!r}.")
+        return cls(tuner_id=tuner_id, ip=ip, port=port)
 
 
 @contextlib.contextmanager
-def environment(settings: Distributed | None):
+def environment(settings: SearchCluster | None):
     """Sets KerasTuner's variables for ``settings`` (unsets them for ``None``)."""
     saved = {name: os.environ.get(name) for name in ENVIRONMENT}
     for name in ENVIRONMENT:
@@ -268,7 +271,7 @@ def _servicer(oracle):
     return Servicer(oracle)
 
 
-def serve(oracle, settings: Distributed, heartbeats: Heartbeats, *, poll: float = 0.5,
+def serve(oracle, settings: SearchCluster, heartbeats: Heartbeats, *, poll: float = 0.5,
           log=print) -> None:  # fmt: skip
     """Runs the chief: answers the workers until every trial has ended and every live
     worker has been told to stop; releases workers that are gone.

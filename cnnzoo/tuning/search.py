@@ -262,9 +262,10 @@ def search(
     input_shape: tuple[int, ...] | None = None,
     max_params: int | None = None,
     input_range: tuple[float, float] | None = None,
-    distributed=None,
+    cluster=None,
     worker_timeout: float = 60.0,
     verbose: int = 1,
+    distributed=None,
 ) -> SearchResult:
     """Runs a hyperparameter search and writes its results; resumes an interrupted one.
 
@@ -305,8 +306,8 @@ def search(
         max_params: Larger configurations fail.
         input_range: ``(low, high)`` of the pixels of array or dataset data (``None``:
             from the dtype, see :func:`cnnzoo.data.pipeline`).
-        distributed: ``None`` (the ``KERASTUNER_*`` variables, if set, else this process
-            alone), a :class:`~cnnzoo.tuning.distributed.Distributed` or a dict of its
+        cluster: ``None`` (the ``KERASTUNER_*`` variables, if set, else this process
+            alone), a :class:`~cnnzoo.tuning.SearchCluster` or a dict of its
             fields. The chief serves the trials and writes the results; each worker runs
             trials. The project folder must be shared.
         worker_timeout: Seconds without a heartbeat after which the chief gives a
@@ -314,6 +315,7 @@ def search(
         verbose: ``0``: silent; ``1``: one line per trial (its number, score, epochs,
             time and the hyperparameters that differ from the defaults), then the best
             trial as a small table; ``2``: Keras' line per epoch too.
+        distributed: Deprecated name of ``cluster``.
 
     Returns:
         A :class:`SearchResult`.
@@ -343,7 +345,7 @@ def search(
     check_positive_int("max_epochs", max_epochs)
     if max_trials is not None:
         check_positive_int("max_trials", max_trials)
-    settings = dist.distributed_settings(distributed)
+    settings = dist.SearchCluster.resolve(_renamed(cluster, distributed))
     train, validation, num_classes, channels, source_range = _load(train, validation, seed)
     if isinstance(hypermodel, str):
         from cnnzoo.registry import model_info
@@ -429,6 +431,20 @@ def search(
 
 def _quiet(*args) -> None:
     pass
+
+
+def _renamed(cluster, distributed):
+    """``cluster``, or the value given under its old name ``distributed`` (deprecated)."""
+    if distributed is None:
+        return cluster
+    warnings.warn(
+        "search(distributed=...) is deprecated; use search(cluster=...).",
+        DeprecationWarning,
+        stacklevel=3,
+    )
+    if cluster is not None:
+        raise ValueError("Pass cluster=..., not both cluster= and distributed=.")
+    return distributed
 
 
 def _work(search_tuner, settings, project_dir: Path, worker_timeout: float, train, fit) -> None:
