@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 import keras
 
+from cnnzoo.checks import check_positive_int, is_int
 from cnnzoo.transfer.freezing import FreezeSummary, unfreeze
 
 
@@ -95,15 +96,10 @@ def _check_phase(index: int, phase: Phase) -> None:
         value = getattr(phase, setting)
         return ValueError(f"phases[{index}].{setting} must be {allowed}; received {value!r}.")
 
-    if isinstance(phase.epochs, bool) or not isinstance(phase.epochs, int) or phase.epochs < 1:
-        raise bad("epochs", "a positive int")
+    check_positive_int(f"phases[{index}].epochs", phase.epochs)
     if not isinstance(phase.learning_rate, (int, float)) or phase.learning_rate < 0:
         raise bad("learning_rate", "a number >= 0")
-    if phase.patience is not None and (
-        isinstance(phase.patience, bool)
-        or not isinstance(phase.patience, int)
-        or phase.patience < 0
-    ):
+    if phase.patience is not None and (not is_int(phase.patience) or phase.patience < 0):
         raise bad("patience", "None or an int >= 0")
     try:
         keras.optimizers.get(phase.optimizer)
@@ -178,7 +174,7 @@ def fit_in_phases(
     """
     if not isinstance(model, keras.Model):
         raise ValueError(f"model must be a keras.Model; received model={model!r}.")
-    if isinstance(initial_epoch, bool) or not isinstance(initial_epoch, int) or initial_epoch < 0:
+    if not is_int(initial_epoch) or initial_epoch < 0:
         raise ValueError(f"initial_epoch must be an int >= 0; received {initial_epoch=!r}.")
     resolved = resolve_phases(phases)
     x, y = train if isinstance(train, tuple) else (train, None)
