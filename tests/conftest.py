@@ -70,6 +70,22 @@ def digits_folder(tmp_path_factory):
     return root
 
 
+def trainable_count(model) -> int:
+    """Trainable parameters: what torchvision's ``num_params`` counts (no batch-norm moving
+    statistics)."""
+    return sum(int(np.prod(w.shape)) for w in model.trainable_weights)
+
+
+def random_images(shape, n: int = 2, *, low: float = 0.0, high: float = 1.0, seed: int = 0):
+    """``n`` seeded uniform float32 images of ``shape`` (without the batch axis)."""
+    return np.random.default_rng(seed).uniform(low, high, (n, *shape)).astype("float32")
+
+
+def quiet_env(**overrides) -> dict:
+    """The environment for a child process without TensorFlow's start-up logs."""
+    return {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", **overrides}
+
+
 def user_env() -> dict:
     """The environment as a user's shell has it: without the TF_CPP_MIN_LOG_LEVEL that the
     Makefile exports and this module sets."""

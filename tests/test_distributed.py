@@ -6,7 +6,6 @@ The multi-process tests need the JAX backend: ``make test-backends`` runs this f
 """
 
 import json
-import os
 import socket
 import subprocess
 import sys
@@ -16,7 +15,7 @@ from pathlib import Path
 import keras
 import numpy as np
 import pytest
-from conftest import kill_after_epochs
+from conftest import kill_after_epochs, quiet_env
 
 from cnnzoo import lenet5
 from cnnzoo.cli import main
@@ -43,7 +42,7 @@ def command(port, process_id, out, data, epochs, report, *extra):
             str(epochs), str(report), *extra]  # fmt: skip
 
 
-ENV = {**os.environ, "KERAS_BACKEND": "jax", "TF_CPP_MIN_LOG_LEVEL": "3"}
+ENV = quiet_env(KERAS_BACKEND="jax")
 
 
 def run_pair(tmp_path, data, epochs, *extra, out="run"):

@@ -21,7 +21,6 @@ import doctest
 import importlib.util
 import inspect
 import itertools
-import os
 import re
 import shlex
 import subprocess
@@ -30,6 +29,7 @@ from pathlib import Path
 
 import keras
 import pytest
+from conftest import quiet_env
 
 from cnnzoo import list_models, model_info
 
@@ -208,7 +208,7 @@ def _build_site(folder: Path) -> subprocess.CompletedProcess:
         cwd=ROOT,
         capture_output=True,
         text=True,
-        env={**os.environ, "NO_MKDOCS_2_WARNING": "1", "TF_CPP_MIN_LOG_LEVEL": "3"},
+        env=quiet_env(NO_MKDOCS_2_WARNING="1"),
     )
 
 

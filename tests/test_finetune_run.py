@@ -2,15 +2,13 @@
 what each phase trains, ImageNet preprocessing, resume after SIGKILL, and bad settings."""
 
 import json
-import os
-import subprocess
 import sys
 
 import h5py
 import keras
 import numpy as np
 import pytest
-from conftest import kill_after_epochs
+from conftest import kill_after_epochs, quiet_env, run_command
 from keras.src.legacy.saving.legacy_h5_format import save_weights_to_hdf5_group
 
 from cnnzoo import create_model
@@ -128,13 +126,10 @@ def _finetune_command(run, weights, *extra):
 
 def test_a_finetune_run_killed_in_phase_two_resumes_there(tmp_path, source_model):
     run = tmp_path / "run"
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    env = quiet_env()
     done = kill_after_epochs(_finetune_command(run, source_model), run / "history.csv", 3, env)
     assert 3 <= len(done) < 5 and not (run / "metrics.json").exists()
-    resumed = subprocess.run(
-        _finetune_command(run, source_model, "--resume"), env=env,
-        capture_output=True, text=True, timeout=300, check=False,
-    )  # fmt: skip
+    resumed = run_command(_finetune_command(run, source_model, "--resume"), env=env, timeout=300)
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     assert "Epoch 1/2" not in resumed.stdout and "Epoch 5/5" in resumed.stdout  # in phase 2
     rows = history_rows(run / "history.csv")

@@ -12,6 +12,7 @@ Szegedy et al. 2014 (arXiv:1409.4842), Table 1, for GoogLeNet's shapes, widths a
 import keras
 import numpy as np
 import pytest
+from conftest import random_images, trainable_count
 
 import cnnzoo
 from cnnzoo import count_macs, googlenet, inception_v3, model_info
@@ -22,16 +23,8 @@ from cnnzoo.models.auxiliary import AuxiliaryTrainingModel
 from cnnzoo.models.googlenet import MODULES
 
 
-def _trainable(model):
-    return sum(int(np.prod(w.shape)) for w in model.trainable_weights)
-
-
 def _shape(model, layer):
     return tuple(model.get_layer(layer).output.shape[1:])
-
-
-def _images(n, size, channels=3, seed=0):
-    return np.random.default_rng(seed).uniform(size=(n, size, size, channels)).astype("float32")
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +46,7 @@ def inception_v3_keras():
 
 
 def test_googlenet_bn_matches_torchvision_num_params(googlenet_torchvision):
-    assert _trainable(googlenet_torchvision) == 6_624_904
+    assert trainable_count(googlenet_torchvision) == 6_624_904
     assert model_info("googlenet_bn").reference_params == 6_624_904
     assert cnnzoo.create_model("googlenet_bn", include_top=False).name == "googlenet_bn"
 
@@ -66,8 +59,8 @@ def test_googlenet_auxiliary_heads_reproduce_torchvisions_count(googlenet_torchv
     def head(channels):
         return channels * 128 + 2 * 128 + (2048 * 1024 + 1024) + (1024 * 1000 + 1000)
 
-    assert _trainable(model) - _trainable(googlenet_torchvision) == head(512) + head(528)
-    assert _trainable(model) == 13_004_888
+    assert trainable_count(model) - trainable_count(googlenet_torchvision) == head(512) + head(528)
+    assert trainable_count(model) == 13_004_888
     assert _shape(model, "aux1_pool") == (4, 4, 512)  # 5x5/3 average pooling of 14x14
     assert _shape(model, "aux2_pool") == (4, 4, 528)
     assert _shape(model, "aux1_flatten") == (2048,)
@@ -77,13 +70,13 @@ def test_googlenet_auxiliary_heads_reproduce_torchvisions_count(googlenet_torchv
 
 def test_inception_v3_matches_keras_applications_count(inception_v3_keras):
     assert inception_v3_keras.count_params() == 23_851_784
-    assert _trainable(inception_v3_keras) == 23_817_352
+    assert trainable_count(inception_v3_keras) == 23_817_352
     assert model_info("inception_v3").reference_params == 23_851_784
 
 
 def test_inception_v3_torchvision_with_auxiliary_head_matches_torchvision():
     model = inception_v3(variant="torchvision", aux_logits=True)
-    assert _trainable(model) == 27_161_264
+    assert trainable_count(model) == 27_161_264
     assert model.output_names == ["predictions", "aux_predictions"]
     # torchvision's InceptionAux at 299: 17x17x768 -> 5x5 -> 1x1x768.
     assert _shape(model, "aux_pool") == (5, 5, 768)
@@ -101,7 +94,7 @@ def test_inception_v3_lines_up_with_keras_applications(inception_v3_keras):
     # Same weights in the same order give the same logits: branches, their order in each
     # concatenation, kernels (1x7 vs 7x1) and paddings all agree.
     ours.set_weights(theirs.get_weights())
-    x = _images(1, 299)
+    x = random_images((299, 299, 3), 1)
     np.testing.assert_allclose(
         ours.predict(x, verbose=0), theirs.predict(x, verbose=0), rtol=1e-4, atol=1e-5
     )
@@ -298,7 +291,7 @@ def test_googlenet_builds_in_one_and_three_dimensions(rank):
     assert pools == {f"MaxPooling{rank}D", f"GlobalAveragePooling{rank}D"}
     assert _shape(model, "inception3b_concat") == (4,) * rank + (480,)
     assert _shape(model, "stage5_out") == (1,) * rank + (1024,)
-    x = np.random.default_rng(0).uniform(size=(1, *model.input_shape[1:])).astype("float32")
+    x = random_images(model.input_shape[1:], 1)
     output = model.predict(x, verbose=0)
     assert output.shape == (1, 3) and np.all(np.isfinite(output))
 
@@ -330,7 +323,7 @@ def test_auxiliary_training_applies_the_loss_weights_then_strips_the_heads():
     train = compile_with_auxiliary_heads(
         model, optimizer=keras.optimizers.SGD(0.01), metrics=["accuracy"]
     )
-    x, y = _images(8, 65), np.arange(8) % 3
+    x, y = random_images((65, 65, 3), 8), np.arange(8) % 3
     before = model.predict(x, verbose=0)[0]
     logs = {
         key: values[0] for key, values in train.fit(x, y, batch_size=8, verbose=0).history.items()

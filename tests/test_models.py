@@ -7,7 +7,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from conftest import REPRESENTATIVE_MODELS, small_kwargs
+from conftest import REPRESENTATIVE_MODELS, random_images, small_kwargs
 
 from cnnzoo import create_model, list_models
 
@@ -16,8 +16,7 @@ DISTINCT = REPRESENTATIVE_MODELS  # the deeper twins only repeat their sibling's
 
 
 def _batch(model, n=2, seed=0):
-    shape = model.input_shape[1:]
-    return np.random.default_rng(seed).uniform(0, 1, size=(n, *shape)).astype("float32")
+    return random_images(model.input_shape[1:], n, seed=seed)
 
 
 @pytest.mark.parametrize("name", DISTINCT)

@@ -10,6 +10,7 @@ import h5py
 import keras
 import numpy as np
 import pytest
+from conftest import random_images
 from keras.src.legacy.saving.legacy_h5_format import save_weights_to_hdf5_group
 
 import cnnzoo
@@ -18,10 +19,6 @@ from cnnzoo.transfer.imagenet import MissingWeightsError, keras_cache_folder, lo
 from cnnzoo.transfer.weights import WeightsMismatchError, load_weights
 
 TOLERANCE = 1e-4
-
-
-def _images(shape, n=2, seed=0):
-    return np.random.default_rng(seed).uniform(-1, 1, (n, *shape)).astype("float32")
 
 
 def _randomize_batch_norm(model):
@@ -60,8 +57,10 @@ def _keras_model(application, path, shape, include_top=True, **kwargs):
 
 
 def _keras_file(application, path, shape, include_top=True, **kwargs):
-    """Saves a random keras.applications model; returns its outputs on ``_images(shape)``."""
-    return _outputs(_keras_model(application, path, shape, include_top, **kwargs), _images(shape))
+    """Saves a random keras.applications model; returns its outputs on ``random_images``."""
+    return _outputs(
+        _keras_model(application, path, shape, include_top, **kwargs), random_images(shape, low=-1)
+    )
 
 
 def _outputs(model, x):
@@ -69,7 +68,7 @@ def _outputs(model, x):
 
 
 def _max_difference(model, expected, shape):
-    return float(np.abs(_outputs(model, _images(shape)) - expected).max())
+    return float(np.abs(_outputs(model, random_images(shape, low=-1)) - expected).max())
 
 
 def _cache(tmp_path, monkeypatch):
@@ -89,7 +88,7 @@ def resnet50_top(tmp_path_factory):
     """keras' ResNet50 with the top, at 64x64, as a Keras 3 ``.weights.h5``."""
     path = tmp_path_factory.mktemp("resnet") / "resnet50.weights.h5"
     model = _keras_model(keras.applications.ResNet50, path, (64, 64, 3))
-    return path, _outputs(model, _images((64, 64, 3))), model
+    return path, _outputs(model, random_images((64, 64, 3), low=-1)), model
 
 
 def test_vgg16_with_the_top_from_keras_file_format(tmp_path):
@@ -148,7 +147,7 @@ def test_resnet50_v1_backbone_with_another_head(resnet50_top):
     assert "(2048, 1000)" in report.skipped[0][1] and "(2048, 10)" in report.skipped[0][1]
     assert "Skipped 1 (predictions" in str(report) and "\n" not in str(report)
     features = keras.Model(model.input, model.get_layer("head_avg_pool").output)
-    x = _images((64, 64, 3))
+    x = random_images((64, 64, 3), low=-1)
     difference = np.abs(_outputs(features, x) - _outputs(keras_features, x))
     assert difference.max() < TOLERANCE
 
@@ -158,7 +157,7 @@ def test_inception_v3_with_and_without_the_top(tmp_path, monkeypatch):
     cache = _cache(tmp_path, monkeypatch)
     path = cache / "inception_v3_weights_tf_dim_ordering_tf_kernels.h5"
     keras_model = _keras_model(keras.applications.InceptionV3, path, shape)
-    x = _images(shape)
+    x = random_images(shape, low=-1)
     model = inception_v3(input_shape=shape, classifier_activation=None, weights="imagenet")
     assert _max_difference(model, _outputs(keras_model, x), shape) < TOLERANCE
 
@@ -177,12 +176,17 @@ def test_resnet50v2_with_and_without_the_top(tmp_path):
     keras_model = _keras_model(keras.applications.ResNet50V2, path, shape)
     model = resnet50v2(input_shape=shape, classifier_activation=None)
     report = load_imagenet_weights(model, path)
-    assert _max_difference(model, _outputs(keras_model, _images(shape)), shape) < TOLERANCE
+    assert (
+        _max_difference(model, _outputs(keras_model, random_images(shape, low=-1)), shape)
+        < TOLERANCE
+    )
     assert report.preprocessing == "tf" and not report.skipped
     features = resnet50v2(input_shape=shape, include_top=False)
     load_imagenet_weights(features, path)
     post = keras.Model(keras_model.input, keras_model.get_layer("post_relu").output)
-    assert _max_difference(features, _outputs(post, _images(shape)), shape) < TOLERANCE
+    assert (
+        _max_difference(features, _outputs(post, random_images(shape, low=-1)), shape) < TOLERANCE
+    )
 
 
 def test_resnet_v2_of_the_paper_layout_is_rejected_with_the_keras_one_to_use(tmp_path):
@@ -246,7 +250,7 @@ def test_gray_and_four_channel_models_from_rgb_weights(vgg16_notop):
     assert report.adapted == (
         ("stage1_block1_conv", "kernel summed over 3 input channels to 1"),
     )  # fmt: skip
-    image = _images((32, 32, 1))
+    image = random_images((32, 32, 1), low=-1)
     expected = _outputs(rgb, np.repeat(image, 3, axis=-1))
     assert np.abs(_outputs(gray, image) - expected).max() < TOLERANCE
 
@@ -258,7 +262,7 @@ def test_gray_and_four_channel_models_from_rgb_weights(vgg16_notop):
         kernel[:, :, [0, 1, 2, 0]] * 0.75,
         rtol=1e-6,
     )
-    assert np.isfinite(_outputs(four, _images((32, 32, 4)))).all()
+    assert np.isfinite(_outputs(four, random_images((32, 32, 4), low=-1))).all()
 
 
 def test_load_weights_from_a_saved_model_with_another_head(tmp_path):
@@ -272,7 +276,7 @@ def test_load_weights_from_a_saved_model_with_another_head(tmp_path):
     assert len(report.loaded) == 40 and report.preprocessing is None
     probe = keras.Model(model.input, model.get_layer("stage4_out").output)
     source = keras.Model(pretrained.input, pretrained.get_layer("stage4_out").output)
-    x = _images((32, 32, 3))
+    x = random_images((32, 32, 3), low=-1)
     np.testing.assert_allclose(_outputs(probe, x), _outputs(source, x), atol=1e-5)
     assert not np.allclose(
         model.get_layer("predictions").kernel.numpy()[:, :5],
@@ -288,12 +292,12 @@ def test_load_weights_same_model_weights_file_and_gray_copy(tmp_path):
     model = resnet18(
         input_shape=(32, 32, 3), num_classes=4, weights=tmp_path / "pretrained.weights.h5"
     )
-    x = _images((32, 32, 3))
+    x = random_images((32, 32, 3), low=-1)
     np.testing.assert_allclose(_outputs(model, x), _outputs(pretrained, x), atol=1e-6)
 
     gray = resnet18(input_shape=(32, 32, 1), num_classes=4)
     assert load_weights(gray, pretrained).adapted[0][0] == "stem_conv"
-    image = _images((32, 32, 1))
+    image = random_images((32, 32, 1), low=-1)
     np.testing.assert_allclose(
         _outputs(gray, image),
         _outputs(pretrained, np.repeat(image, 3, axis=-1)),

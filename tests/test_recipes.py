@@ -2,7 +2,6 @@
 
 import csv
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -12,20 +11,18 @@ from pathlib import Path
 import keras
 import numpy as np
 import pytest
+from conftest import quiet_env, run_command
 
 from cnnzoo.training import history_rows
 
 RECIPES = Path(__file__).parent.parent / "recipes"
-ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+ENV = quiet_env()
 
 
 def run_recipe(
     name: str, *args: str, check: bool = True, env: dict | None = None
 ) -> subprocess.CompletedProcess:
-    result = subprocess.run(
-        [sys.executable, str(RECIPES / name), *args],
-        capture_output=True, text=True, env={**ENV, **(env or {})}, timeout=600, check=False,
-    )  # fmt: skip
+    result = run_command([sys.executable, RECIPES / name, *args], env={**ENV, **(env or {})})
     if check:
         assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return result

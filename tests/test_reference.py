@@ -6,8 +6,8 @@ counts no batch-norm moving statistics and so compares with the trainable count.
 """
 
 import keras
-import numpy as np
 import pytest
+from conftest import trainable_count
 
 from cnnzoo import alexnet, count_macs, create_model, lenet5, model_info, vgg11
 from cnnzoo.compute import layer_macs
@@ -34,10 +34,6 @@ PAPER_PARAMS = {
 }
 
 
-def _trainable(model):
-    return sum(int(np.prod(w.shape)) for w in model.trainable_weights)
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(KERAS_APPLICATIONS_COUNT_PARAMS))
 def test_count_params_matches_keras_applications(name):
@@ -48,7 +44,7 @@ def test_count_params_matches_keras_applications(name):
 @pytest.mark.parametrize("name", sorted(TORCHVISION_NUM_PARAMS))
 def test_trainable_params_match_torchvision(name):
     model = create_model(name)
-    assert _trainable(model) == TORCHVISION_NUM_PARAMS[name]
+    assert trainable_count(model) == TORCHVISION_NUM_PARAMS[name]
     assert model_info(name).reference_params == TORCHVISION_NUM_PARAMS[name]
 
 

@@ -8,6 +8,7 @@ and the ResNet paper's Table 1 (stage outputs 56, 28, 14, 7 at 224) and Table 6 
 import keras
 import numpy as np
 import pytest
+from conftest import random_images, trainable_count
 
 from cnnzoo import cifar_resnet, count_macs, create_model, model_info, resnet
 from cnnzoo.layers import (
@@ -25,16 +26,12 @@ KERAS_V2_COUNT_PARAMS = {50: 25_613_800, 101: 44_675_560, 152: 60_380_648}
 TORCHVISION_GMACS = {18: 1.814, 50: 4.089}
 
 
-def _trainable(model):
-    return sum(int(np.prod(w.shape)) for w in model.trainable_weights)
-
-
 def _shape(model, layer):
     return tuple(model.get_layer(layer).output.shape[1:])
 
 
 def _fit_one_step(model, classes=3):
-    x = np.random.default_rng(0).uniform(size=(4, *model.input_shape[1:])).astype("float32")
+    x = random_images(model.input_shape[1:], 4)
     model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
     history = model.fit(x, np.arange(4) % classes, epochs=1, batch_size=4, verbose=0)
     return history.history["loss"][0]
@@ -48,7 +45,7 @@ def _fit_one_step(model, classes=3):
               pytest.param(152, marks=pytest.mark.slow)],
 )  # fmt: skip
 def test_v1_5_trainable_params_match_torchvision(depth):
-    assert _trainable(resnet(depth)) == TORCHVISION_NUM_PARAMS[depth]
+    assert trainable_count(resnet(depth)) == TORCHVISION_NUM_PARAMS[depth]
     assert model_info(f"resnet{depth}").reference_params == TORCHVISION_NUM_PARAMS[depth]
 
 
@@ -87,7 +84,7 @@ def test_cifar_networks_match_the_papers_table_6(depth):
     model = create_model(f"resnet{depth}")
     millions = CIFAR_PAPER_MILLIONS[depth]
     digits = 1 if millions >= 1 else 2
-    assert round(_trainable(model) / 1e6, digits) == millions
+    assert round(trainable_count(model) / 1e6, digits) == millions
     convs = [layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
     assert len(convs) + 1 == depth  # 6n + 1 convolutions and the classifier: 6n + 2 layers
     assert model.output_shape == (None, 10)
@@ -193,7 +190,7 @@ def test_zero_pad_shortcut_has_no_parameters():
     names = {layer.name for layer in model.layers}
     assert "stage2_block1_shortcut_pad" in names and "stage2_block1_shortcut_conv" not in names
     projected = cifar_resnet(20, shortcut="projection")
-    extra = _trainable(projected) - _trainable(model)
+    extra = trainable_count(projected) - trainable_count(model)
     assert extra == (16 * 32 + 2 * 32) + (32 * 64 + 2 * 64)  # two 1x1 convolutions with BN
     x = np.random.default_rng(0).normal(size=(1, 4, 4, 16)).astype("float32")
     block_input = keras.Input((4, 4, 16))
@@ -231,7 +228,7 @@ def test_zero_init_residual_starts_every_block_as_the_identity(variant):
     last = "stage1_block2_2_bn" if variant == "v1.5" else "stage1_block2_2_conv"
     weight = model.get_layer(last).gamma if variant == "v1.5" else model.get_layer(last).kernel
     assert not np.any(weight.numpy())
-    x = np.random.default_rng(0).uniform(size=(2, 32, 32, 3)).astype("float32")
+    x = random_images((32, 32, 3))
     probe = keras.Model(
         model.input, [model.get_layer("stage1_block1_out").output,
                       model.get_layer("stage1_block2_out").output],
@@ -261,7 +258,7 @@ def test_drop_path_model_reloads(tmp_path):
     model = resnet(18, drop_path_rate=0.2, input_shape=(32, 32, 3), num_classes=4)
     model.save(tmp_path / "m.keras")
     reloaded = keras.saving.load_model(tmp_path / "m.keras")
-    x = np.random.default_rng(0).uniform(size=(2, 32, 32, 3)).astype("float32")
+    x = random_images((32, 32, 3))
     np.testing.assert_array_equal(reloaded.predict(x, verbose=0), model.predict(x, verbose=0))
     assert reloaded.get_layer("stage4_block2_drop_path").noise_shape == (None, 1, 1, 1)
 

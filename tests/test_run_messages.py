@@ -3,15 +3,14 @@ real image files: the summary line, the skipped files, a progress bar that never
 past the epoch, where ``--resume`` continues, phase headers, and refusals that leave no
 files behind."""
 
-import os
 import re
 import shutil
-import subprocess
 import sys
 
 import keras
 import numpy as np
 import pytest
+from conftest import quiet_env, run_command
 
 from cnnzoo import create_model
 from cnnzoo.training import finetune, history_rows, train
@@ -23,11 +22,7 @@ BAR = re.compile(r"^\s*(\d+)/(\d+) ")  # "  8/113 ━━━━ ..." (not "Epoch 
 
 
 def cnnzoo(*args):
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    return subprocess.run(
-        [sys.executable, "-m", "cnnzoo", *map(str, args)],
-        capture_output=True, text=True, env=env, timeout=600, check=False,
-    )  # fmt: skip
+    return run_command([sys.executable, "-m", "cnnzoo", *args], env=quiet_env())
 
 
 def lines(text: str) -> list[str]:

@@ -1,14 +1,12 @@
 """Training runs: the run folder, resume after SIGKILL, NaN stops, settings and errors."""
 
 import json
-import os
-import subprocess
 import sys
 
 import keras
 import numpy as np
 import pytest
-from conftest import kill_after_epochs
+from conftest import kill_after_epochs, quiet_env, run_command
 
 from cnnzoo.training import TrainingDivergedError, history_rows, train
 from cnnzoo.training.callbacks import RunBackup, StopOnNaN
@@ -65,13 +63,10 @@ def _train_command(run, *extra):
 
 def test_a_run_killed_after_its_second_epoch_resumes_to_a_complete_history(tmp_path):
     run = tmp_path / "run"
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    env = quiet_env()
     done = len(kill_after_epochs(_train_command(run), run / "history.csv", 2, env))
     assert 2 <= done < 4 and (run / "backup").exists() and not (run / "metrics.json").exists()
-    resumed = subprocess.run(
-        _train_command(run, "--resume"), env=env,
-        capture_output=True, text=True, timeout=300, check=False,
-    )  # fmt: skip
+    resumed = run_command(_train_command(run, "--resume"), env=env, timeout=300)
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     assert "Epoch 1/4" not in resumed.stdout and "Epoch 4/4" in resumed.stdout  # continued
     assert [row["epoch"] for row in history_rows(run / "history.csv")] == [0, 1, 2, 3]

@@ -3,19 +3,16 @@
 import keras
 import numpy as np
 import pytest
+from conftest import random_images
 
 from cnnzoo import googlenet, lenet5, resnet18
 from cnnzoo.transfer import feature_extractor, freeze, stage_outputs
 
 
-def _images(shape, n=2):
-    return np.random.default_rng(0).uniform(0, 255, (n, *shape)).astype("float32")
-
-
 def test_default_features_are_every_stage_output_with_the_models_values():
     model = resnet18(input_shape=(64, 64, 3), num_classes=3)
     features = feature_extractor(model)
-    x = _images((64, 64, 3))
+    x = random_images((64, 64, 3), high=255)
     maps = features.predict(x, verbose=0)
     assert list(maps) == ["stage1_out", "stage2_out", "stage3_out", "stage4_out"]
     assert [maps[name].shape[1:] for name in maps] == [
@@ -28,10 +25,10 @@ def test_default_features_are_every_stage_output_with_the_models_values():
 def test_features_share_the_weights():
     model = resnet18(input_shape=(32, 32, 3), num_classes=3)
     features = feature_extractor(model, "stage1_out")
-    before = features.predict(_images((32, 32, 3)), verbose=0)["stage1_out"]
+    before = features.predict(random_images((32, 32, 3), high=255), verbose=0)["stage1_out"]
     kernel = model.get_layer("stem_conv").kernel
     kernel.assign(kernel.numpy() * 2)
-    after = features.predict(_images((32, 32, 3)), verbose=0)["stage1_out"]
+    after = features.predict(random_images((32, 32, 3), high=255), verbose=0)["stage1_out"]
     assert not np.allclose(before, after)
     assert features.count_params() < model.count_params()
 
@@ -39,7 +36,7 @@ def test_features_share_the_weights():
 def test_pooled_embeddings_in_one_dimension_and_any_layer_name():
     model = lenet5(variant="modern", input_shape=(32, 1))
     features = feature_extractor(model, ["c1_act", "stage2_out"], pooled=True)
-    maps = features.predict(_images((32, 1)), verbose=0)
+    maps = features.predict(random_images((32, 1), high=255), verbose=0)
     assert {key: value.shape for key, value in maps.items()} == {
         "c1_act": (2, 6), "stage2_out": (2, 16)
     }  # fmt: skip
@@ -53,7 +50,7 @@ def test_works_on_a_reloaded_model(tmp_path):
     model = resnet18(input_shape=(32, 32, 3), num_classes=3)
     model.save(tmp_path / "m.keras")
     reloaded = keras.saving.load_model(tmp_path / "m.keras")
-    x = _images((32, 32, 3))
+    x = random_images((32, 32, 3), high=255)
     ours = feature_extractor(reloaded, "stage4_out", pooled=True).predict(x, verbose=0)
     theirs = feature_extractor(model, "stage4_out", pooled=True).predict(x, verbose=0)
     np.testing.assert_allclose(ours["stage4_out"], theirs["stage4_out"], rtol=1e-5)
@@ -83,7 +80,7 @@ def _snapshot(model):
 def _train_a_few_steps(model, shape, steps=3):
     if not model.compiled:
         model.compile(optimizer=keras.optimizers.SGD(0.05), loss="sparse_categorical_crossentropy")
-    x = _images(shape, n=8)
+    x = random_images(shape, 8, high=255)
     model.fit(x, np.arange(8) % 3, batch_size=4, epochs=steps // 2 + 1, verbose=0)
 
 

@@ -3,7 +3,6 @@ distributed over a chief and two workers on 127.0.0.1, one of them killed mid-se
 
 import csv
 import json
-import os
 import signal
 import socket
 import subprocess
@@ -11,10 +10,11 @@ import sys
 import time
 
 import pytest
+from conftest import quiet_env, run_command
 
 from cnnzoo.tuning.distributed import Heartbeats, SearchCluster
 
-ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+ENV = quiet_env()
 
 
 def tune_command(folder, directory, *extra, trials=4):
@@ -60,7 +60,7 @@ def test_a_search_killed_mid_trial_resumes_without_rerunning_finished_trials(
     assert not (project / "trial_1" / "cnnzoo_trial.json").exists(), "killed mid-trial"
     assert not (project / "trials.csv").exists()
 
-    resumed = subprocess.run(command, env=ENV, capture_output=True, text=True, timeout=600)
+    resumed = run_command(command, env=ENV)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     rows = table(project)
     assert [row["trial_id"] for row in rows] == ["0", "1", "2", "3"]  # each trial once
@@ -179,9 +179,6 @@ def test_a_worker_id_in_use_by_a_live_process_is_refused(tmp_path):
 
 
 def test_the_command_needs_both_distributed_flags(tmp_path, digits_folder):
-    result = subprocess.run(
-        tune_command(digits_folder, tmp_path, "--tuner-id", "tuner0"),
-        env=ENV, capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+    result = run_command(tune_command(digits_folder, tmp_path, "--tuner-id", "tuner0"), env=ENV)
     assert result.returncode == 2 and "--tuner-id and --oracle go together" in result.stderr
     assert SearchCluster("tuner0").environ()["KERASTUNER_TUNER_ID"] == "tuner0"

@@ -7,11 +7,11 @@ search's process sends itself half-way through writing a chosen file."""
 import json
 import os
 import shutil
-import subprocess
 import sys
 import textwrap
 
 import pytest
+from conftest import quiet_env, run_command
 
 from cnnzoo import files
 from cnnzoo.data import load_sample
@@ -19,7 +19,7 @@ from cnnzoo.files import read_json, write_text
 from cnnzoo.tuning import search
 from cnnzoo.tuning import state as state_module
 
-ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+ENV = quiet_env()
 
 
 class Killed(BaseException):
@@ -274,10 +274,7 @@ KILLER = textwrap.dedent(
 def test_a_real_kill_while_a_state_file_is_written_leaves_a_search_that_resumes(
     name, nth, digits, tmp_path
 ):
-    killed = subprocess.run(
-        [sys.executable, "-c", KILLER, name, str(nth), str(tmp_path)],
-        env=ENV, capture_output=True, text=True, timeout=600,
-    )  # fmt: skip
+    killed = run_command([sys.executable, "-c", KILLER, name, nth, tmp_path], env=ENV)
     assert killed.returncode == -9, killed.stderr[-2000:]
     project = tmp_path / "project"
     assert list(project.rglob(f".{name}.*.tmp")), "killed with the temporary file half-written"
