@@ -25,6 +25,7 @@ if TYPE_CHECKING:  # what the names below resolve to, for type checkers and the 
         create_model,
         list_models,
         model_info,
+        register_family,
         register_model,
     )
 
@@ -33,7 +34,14 @@ __version__ = "0.1.0"
 # The public names load on first use: `import cnnzoo` (and the `cnnzoo` command, whose
 # `list`, `info` and `--help` need no Keras) does not import Keras and TensorFlow, which
 # take seconds. `from cnnzoo import vgg16` and `cnnzoo.create_model(...)` work as usual.
-_REGISTRY = ("ModelInfo", "create_model", "list_models", "model_info", "register_model")
+_REGISTRY = (
+    "ModelInfo",
+    "create_model",
+    "list_models",
+    "model_info",
+    "register_family",
+    "register_model",
+)
 
 
 def _public_names() -> list[str]:

@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:  # the registry itself runs without Keras (the command line lists models)
     import keras
 
+    from cnnzoo.family import Family, NamedModel
+
 
 @dataclass(frozen=True)
 class ModelInfo:
@@ -29,6 +31,9 @@ class ModelInfo:
         reference_source: Where ``reference_params`` comes from and how it is counted.
         notes: Where this variant deviates from the paper.
         defaults: Keyword arguments the name adds to the family factory.
+        reference_counts: ``"all"``: ``reference_params`` compares with
+            ``count_params()``; ``"trainable"``: with the trainable weights (torchvision's
+            ``num_params`` leaves out batch norm's moving statistics).
     """
 
     name: str
@@ -41,10 +46,13 @@ class ModelInfo:
     reference_source: str = ""
     notes: str = ""
     defaults: dict[str, Any] = field(default_factory=dict, compare=False)
+    reference_counts: str = "all"
 
 
 _FACTORIES: dict[str, Callable[..., keras.Model]] = {}
 _INFOS: dict[str, ModelInfo] = {}
+_FAMILIES: dict[str, Family] = {}
+_NAMED: dict[str, NamedModel] = {}
 
 
 def _register_builtin_models() -> None:
@@ -56,14 +64,95 @@ def _register_builtin_models() -> None:
 def register_model(name: str, factory: Callable[..., keras.Model], **info: Any) -> None:
     """Registers ``factory`` under ``name`` with the :class:`ModelInfo` fields in ``info``.
 
+    ``info["defaults"]``, if given, are keyword arguments :func:`create_model` passes to
+    ``factory`` (the caller's override them).
+
     Raises:
         ValueError: If ``name`` is already registered (the built-in names included).
     """
     _register_builtin_models()
-    if name in _FACTORIES:
-        raise ValueError(f"A model named {name!r} is already registered.")
-    _INFOS[name] = ModelInfo(name=name, **info)
-    _FACTORIES[name] = factory
+    _add(ModelInfo(name=name, **info), factory, info.get("defaults") or {})
+
+
+def _add(info: ModelInfo, factory: Callable[..., keras.Model], defaults: dict) -> None:
+    if info.name in _FACTORIES:
+        raise ValueError(f"A model named {info.name!r} is already registered.")
+    _INFOS[info.name] = info
+    _FACTORIES[info.name] = (
+        factory if not defaults else lambda **kwargs: factory(**{**defaults, **kwargs})
+    )
+
+
+def register_family(family: Family) -> None:
+    """Registers every named model of ``family`` (its model file's last statement).
+
+    Each name's factory is its importable function, which passes its own defaults to the
+    family's builder.
+
+    Raises:
+        ValueError: If the family or one of its names is already registered.
+    """
+    if family.name in _FAMILIES:
+        raise ValueError(f"A family named {family.name!r} is already registered.")
+    for named in family.models:
+        info = ModelInfo(
+            name=named.name,
+            family=family.name,
+            paper=named.paper or family.paper,
+            year=named.year or family.year,
+            default_input_shape=named.default_input_shape or family.default_input_shape,
+            min_input_size=named.min_input_size or family.min_input_size,
+            reference_params=named.reference_params,
+            reference_source=named.reference_source,
+            notes=named.notes,
+            defaults=named.defaults,
+            reference_counts=named.reference_counts,
+        )
+        _add(info, named.function, {})
+        _NAMED[named.name] = named
+    _FAMILIES[family.name] = family
+
+
+def families() -> list[Family]:
+    """Every registered :class:`~cnnzoo.family.Family`, in registration order.
+
+    Example:
+        >>> [family.name for family in families()]
+        ['alexnet', 'googlenet', 'inception', 'lenet', 'resnet', 'vgg']
+    """
+    _register_builtin_models()
+    return list(_FAMILIES.values())
+
+
+def model_family(name: str) -> Family:
+    """The :class:`~cnnzoo.family.Family` of a registered model name.
+
+    Raises:
+        ValueError: If ``name`` is not registered, or was registered on its own with
+            :func:`register_model`.
+
+    Example:
+        >>> model_family("vgg16_bn").search.pooling
+        'flatten'
+    """
+    _check_name(name)
+    family = _FAMILIES.get(_INFOS[name].family)
+    if family is None:
+        raise ValueError(
+            f"Model {name!r} was registered on its own (register_model), not as part of a "
+            "family, so it has no family declaration."
+        )
+    return family
+
+
+def named_model(name: str) -> NamedModel:
+    """The :class:`~cnnzoo.family.NamedModel` declaration of a registered model name.
+
+    Example:
+        >>> named_model("resnet50v2").keras_weights.application
+        'ResNet50V2'
+    """
+    return model_family(name).named(name)
 
 
 def natural_key(name: str) -> tuple:
@@ -174,4 +263,4 @@ def create_model(name: str, /, **kwargs: Any) -> keras.Model:
         (None, 10)
     """
     _check_name(name)
-    return _FACTORIES[name](**{**_INFOS[name].defaults, **kwargs})
+    return _FACTORIES[name](**kwargs)

@@ -15,12 +15,8 @@ import pytest
 
 from cnnzoo import list_models, model_info
 from cnnzoo.data import load_sample
+from cnnzoo.registry import model_family
 from cnnzoo.training import history_rows
-
-# Heads shrunk for speed where a family has hidden fully connected layers: the trunks are
-# the real architectures at their smallest input.
-SMALL_HEAD = {"alexnet": {"fc_units": (32,)}, "vgg": {"fc_units": (32,)}}
-
 
 # Registered models that differ from a smaller registered sibling only in how many times the
 # same blocks repeat. The per-model checks that cost seconds per layer (save and reload,
@@ -40,13 +36,15 @@ REPRESENTATIVE_MODELS = [name for name in list_models() if name not in DEEPER_TW
 
 
 def small_kwargs(name: str, channels: int | None = None, num_classes: int = 5) -> dict:
-    """Arguments that build ``name`` at its minimum input size with a small head."""
+    """Arguments that build ``name`` at its minimum input size, with its family's
+    ``test_kwargs`` (a narrow head where the family has hidden dense layers): the trunk is
+    the real architecture at its smallest input."""
     info = model_info(name)
     size = info.min_input_size
     rank = len(info.default_input_shape) - 1
     channels = info.default_input_shape[-1] if channels is None else channels
     kwargs = {"input_shape": (size,) * rank + (channels,), "num_classes": num_classes}
-    kwargs.update(SMALL_HEAD.get(info.family, {}))
+    kwargs.update(model_family(name).test_kwargs)
     return kwargs
 
 

@@ -19,10 +19,10 @@ from cnnzoo.layers import (
 )
 from cnnzoo.models.resnet import CIFAR_PAPER_MILLIONS
 
-TORCHVISION_NUM_PARAMS = {18: 11_689_512, 34: 21_797_672, 50: 25_557_032, 101: 44_549_160,
-                          152: 60_192_808}  # fmt: skip
+# resnet(depth, variant="v1") is no registered name, so its count is kept here; the
+# registered ResNets' counts are declared in cnnzoo/models/resnet_family.py and checked by
+# tests/test_reference.py.
 KERAS_V1_COUNT_PARAMS = {50: 25_636_712, 101: 44_707_176, 152: 60_419_944}
-KERAS_V2_COUNT_PARAMS = {50: 25_613_800, 101: 44_675_560, 152: 60_380_648}
 TORCHVISION_GMACS = {18: 1.814, 50: 4.089}
 
 
@@ -40,27 +40,10 @@ def _fit_one_step(model, classes=3):
 # ----- reference counts ------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    "depth", [18, 34, 50, pytest.param(101, marks=pytest.mark.slow),
-              pytest.param(152, marks=pytest.mark.slow)],
-)  # fmt: skip
-def test_v1_5_trainable_params_match_torchvision(depth):
-    assert trainable_count(resnet(depth)) == TORCHVISION_NUM_PARAMS[depth]
-    assert model_info(f"resnet{depth}").reference_params == TORCHVISION_NUM_PARAMS[depth]
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("depth", sorted(KERAS_V1_COUNT_PARAMS))
 def test_v1_count_params_match_keras_applications(depth):
     assert resnet(depth, variant="v1").count_params() == KERAS_V1_COUNT_PARAMS[depth]
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("depth", sorted(KERAS_V2_COUNT_PARAMS))
-def test_v2_count_params_match_keras_applications(depth):
-    model = create_model(f"resnet{depth}v2")
-    assert model.count_params() == KERAS_V2_COUNT_PARAMS[depth]
-    assert model_info(f"resnet{depth}v2").reference_params == KERAS_V2_COUNT_PARAMS[depth]
 
 
 @pytest.mark.slow

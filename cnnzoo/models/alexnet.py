@@ -12,6 +12,7 @@ from cnnzoo.checks import (
     check_units,
     per_stage,
 )
+from cnnzoo.family import Family, NamedModel, SearchDefaults, scaled
 from cnnzoo.layers import (
     LocalResponseNormalization,
     conv_norm_act,
@@ -21,10 +22,11 @@ from cnnzoo.models.common_args import (
     check_padding,
     check_window,
     common_args,
+    forwards_to,
     keyword_checked,
     naming_input_shape,
 )
-from cnnzoo.registry import register_model
+from cnnzoo.registry import register_family
 
 PAPER = (
     "Krizhevsky, Sutskever, Hinton. ImageNet Classification with Deep Convolutional Neural "
@@ -33,6 +35,7 @@ PAPER = (
 
 # One row per convolution: (stage, filters, kernel, strides, padding, groups).
 # Every stage ends with overlapping 3x3/2 max pooling.
+FC_UNITS = (4096, 4096)
 VARIANTS = {
     # Paper, section 3.5 and Figure 2: layers 2, 4 and 5 read only the maps of their own
     # GPU, which is a two-group convolution; LRN follows layers 1 and 2 (section 3.3).
@@ -79,7 +82,7 @@ def alexnet(
     stem_padding=None,
     pool_size=3,
     pool_strides=2,
-    fc_units: tuple[int, ...] = (4096, 4096),
+    fc_units: tuple[int, ...] = FC_UNITS,
     include_top: bool = True,
     pooling: str | None = None,
     classifier_activation="softmax",
@@ -127,7 +130,7 @@ def alexnet(
         pooling: ``None``, ``"flatten"`` (the default with the top), ``"avg"`` or ``"max"``.
         classifier_activation: Activation of ``predictions``.
         dropout: Dropout after each hidden fully connected layer (0.5 in the paper).
-        name: Model name (default "alexnet").
+        name: Model name (default ``"alexnet"``, ``"alexnet_single_tower"`` for that variant).
         activation: Activation of every layer.
         norm: ``"batch"`` adds batch norm after each convolution.
         kernel_regularizer: ``"l2"``, ``("l2", 5e-4)`` (the paper's weight decay), ...
@@ -157,7 +160,9 @@ def alexnet(
         pooling=pooling,
         classifier_activation=classifier_activation,
         dropout=dropout,
-        name="alexnet" if name is None else name,
+        name=("alexnet" if variant == "original" else f"alexnet_{variant}")
+        if name is None
+        else name,
         activation=activation,
         norm=norm,
         kernel_regularizer=kernel_regularizer,
@@ -228,37 +233,66 @@ def alexnet(
         return args.finish(inputs, x, fc_units)
 
 
-register_model(
-    "alexnet",
-    alexnet,
-    family="alexnet",
+@forwards_to(alexnet, defaults={"variant": "single_tower"})
+def alexnet_single_tower(**kwargs) -> keras.Model:
+    """AlexNet as one tower (Krizhevsky 2014, torchvision's ``alexnet``): no LRN, no
+    groups, 64/192/384/256/256 maps, 224x224 input. See :func:`alexnet`.
+
+    Example:
+        >>> alexnet_single_tower(input_shape=(63, 63, 3), fc_units=(16,)).output_shape
+        (None, 1000)
+    """
+    return alexnet(**kwargs)
+
+
+def _scale_width(defaults, factor: float) -> dict:
+    layers = VARIANTS[defaults.get("variant", "original")]["layers"]
+    return {
+        # multiples of 2: the two-group layers split their maps between the groups
+        "widths": scaled([row[1] for row in layers], factor, multiple=2),
+        "fc_units": scaled(FC_UNITS, factor),
+    }
+
+
+FAMILY = Family(
+    name="alexnet",
+    builder=alexnet,
     paper=PAPER,
     year=2012,
     default_input_shape=(227, 227, 3),
     min_input_size=67,
-    reference_params=60965224,
-    reference_source="the paper's layer sizes at 227x227 with two-group layers 2, 4, 5 (computed)",
-    notes=(
-        "Two-group convolutions stand for the paper's two GPUs (same weights and outputs on one "
-        "device). 227x227 input, as the layer sizes require (the paper's text says 224). "
-        "'same' padding for layers 2-5 equals the paper's 2- and 1-pixel padding."
+    models=(
+        NamedModel(
+            alexnet,
+            reference_params=60_965_224,
+            reference_source="the paper's layer sizes at 227x227 with two-group layers 2, 4, 5 "
+            "(computed)",
+            notes=(
+                "Two-group convolutions stand for the paper's two GPUs (same weights and outputs "
+                "on one device). 227x227 input, as the layer sizes require (the paper's text says "
+                "224). 'same' padding for layers 2-5 equals the paper's 2- and 1-pixel padding."
+            ),
+        ),
+        NamedModel(
+            alexnet_single_tower,
+            reference_params=61_100_840,
+            reference_source="torchvision alexnet num_params",
+            reference_counts="trainable",
+            paper=PAPER
+            + "; Krizhevsky, One weird trick for parallelizing CNNs, arXiv:1404.5997, 2014",
+            year=2014,
+            default_input_shape=(224, 224, 3),
+            min_input_size=63,
+            notes=(
+                "torchvision-compatible single tower: no LRN, no groups, 64/192/384/256/256 maps. "
+                "torchvision's adaptive 6x6 average pool is an identity at 224x224 and is left "
+                "out; use pooling='avg' for other input sizes."
+            ),
+        ),
     ),
-    defaults={"variant": "original"},
+    search_model="alexnet_single_tower",
+    search=SearchDefaults(knobs=("width",), pooling="flatten", dropout=0.5),
+    scale_width=_scale_width,
+    test_kwargs={"fc_units": (32,)},
 )
-register_model(
-    "alexnet_single_tower",
-    alexnet,
-    family="alexnet",
-    paper=PAPER + "; Krizhevsky, One weird trick for parallelizing CNNs, arXiv:1404.5997, 2014",
-    year=2014,
-    default_input_shape=(224, 224, 3),
-    min_input_size=63,
-    reference_params=61100840,
-    reference_source="torchvision alexnet num_params (compare with trainable parameters)",
-    notes=(
-        "torchvision-compatible single tower: no LRN, no groups, 64/192/384/256/256 maps. "
-        "torchvision's adaptive 6x6 average pool is an identity at 224x224 and is left out; "
-        "use pooling='avg' for other input sizes."
-    ),
-    defaults={"variant": "single_tower", "name": "alexnet_single_tower"},
-)
+register_family(FAMILY)

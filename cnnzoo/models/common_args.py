@@ -183,6 +183,7 @@ def forwards_to(
             return func(*args, **{**defaults, **kwargs})
 
         wrapper.__signature__ = inspect.Signature([*own.values(), *passed_on])
+        wrapper.forwarded = {**fixed, **defaults}  # what the registry shows as its defaults
         return wrapper
 
     return decorate

@@ -8,16 +8,18 @@ from cnnzoo.checks import (
     check_choice,
     check_positive_int,
 )
+from cnnzoo.family import Family, NamedModel, SearchDefaults
 from cnnzoo.layers import LocalResponseNormalization, conv_norm_act, inception_module, pool
 from cnnzoo.layers.head import prediction_layer
 from cnnzoo.layers.inception import INCEPTION_EPSILON
 from cnnzoo.models.auxiliary import check_aux_logits, with_auxiliary_outputs
 from cnnzoo.models.common_args import (
     common_args,
+    forwards_to,
     keyword_checked,
     naming_input_shape,
 )
-from cnnzoo.registry import register_model
+from cnnzoo.registry import register_family
 
 PAPER = "Szegedy et al. Going Deeper with Convolutions. arXiv:1409.4842, 2014"
 
@@ -269,35 +271,54 @@ _NOTES_COMMON = (
     "section 5) pool 5x5/3 as the paper; torchvision pools adaptively to 4x4, which has the "
     "same parameters (13,004,888 trainable with both heads at 224) but other windows."
 )
-# What both registered GoogLeNets share.
-_INFO = dict(
-    family="googlenet", paper=PAPER, year=2014, default_input_shape=(224, 224, 3), min_input_size=17
-)
-register_model(
-    "googlenet",
-    googlenet,
-    **_INFO,
-    reference_params=6998552,
-    reference_source="computed from Table 1's widths with biases and 5x5 branches at 1000 "
-    "classes (the table's own parameter column, about 6.8M, is rounded and has errors)",
-    notes=(
-        "Table 1 with true 5x5 branches, conv biases, no batch norm, LRN after pool1 and "
-        "conv2 (size 5, alpha 1e-4 per Caffe's convention, beta 0.75, k 1: BVLC's values, the "
-        "paper gives none), dropout 0.4. " + _NOTES_COMMON
+
+
+@forwards_to(googlenet, defaults={"variant": "torchvision"})
+def googlenet_bn(**kwargs) -> keras.Model:
+    """GoogLeNet as torchvision's ``googlenet``: batch norm after bias-free convolutions,
+    no LRN, dropout 0.2, a 3x3 kernel in the "5x5" branch. See :func:`googlenet`.
+
+    Example:
+        >>> googlenet_bn(input_shape=(32, 32, 3), include_top=False, pooling="avg").output_shape
+        (None, 1024)
+    """
+    return googlenet(**kwargs)
+
+
+FAMILY = Family(
+    name="googlenet",
+    builder=googlenet,
+    paper=PAPER,
+    year=2014,
+    default_input_shape=(224, 224, 3),
+    min_input_size=17,
+    models=(
+        NamedModel(
+            googlenet,
+            reference_params=6_998_552,
+            reference_source="computed from Table 1's widths with biases and 5x5 branches at "
+            "1000 classes (the table's own parameter column, about 6.8M, is rounded and has "
+            "errors)",
+            notes=(
+                "Table 1 with true 5x5 branches, conv biases, no batch norm, LRN after pool1 and "
+                "conv2 (size 5, alpha 1e-4 per Caffe's convention, beta 0.75, k 1: BVLC's "
+                "values, the paper gives none), dropout 0.4. " + _NOTES_COMMON
+            ),
+        ),
+        NamedModel(
+            googlenet_bn,
+            reference_params=6_624_904,
+            reference_source="torchvision googlenet num_params, no auxiliary heads",
+            reference_counts="trainable",
+            notes=(
+                "torchvision's googlenet: batch norm (eps 1e-3) after bias-free convolutions, no "
+                "LRN, dropout 0.2, a 3x3 kernel in the '5x5' branch (torchvision's known "
+                "deviation, pytorch/vision#906) and a 2x2/2 last max pooling (3x3/2 in the "
+                "paper). " + _NOTES_COMMON
+            ),
+        ),
     ),
-    defaults={"variant": "paper"},
+    search_model="googlenet",
+    search=SearchDefaults(dropout=0.4),
 )
-register_model(
-    "googlenet_bn",
-    googlenet,
-    **_INFO,
-    reference_params=6624904,
-    reference_source="torchvision googlenet num_params, no auxiliary heads (compare with "
-    "trainable parameters)",
-    notes=(
-        "torchvision's googlenet: batch norm (eps 1e-3) after bias-free convolutions, no LRN, "
-        "dropout 0.2, a 3x3 kernel in the '5x5' branch (torchvision's known deviation, "
-        "pytorch/vision#906) and a 2x2/2 last max pooling (3x3/2 in the paper). " + _NOTES_COMMON
-    ),
-    defaults={"variant": "torchvision"},
-)
+register_family(FAMILY)

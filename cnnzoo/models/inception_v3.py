@@ -7,6 +7,7 @@ import keras
 from cnnzoo.checks import (
     check_choice,
 )
+from cnnzoo.family import Family, KerasApplicationsWeights, NamedModel, SearchDefaults
 from cnnzoo.layers import conv_norm_act, pool
 from cnnzoo.layers.head import prediction_layer
 from cnnzoo.layers.inception import INCEPTION_EPSILON
@@ -16,7 +17,7 @@ from cnnzoo.models.common_args import (
     keyword_checked,
     naming_input_shape,
 )
-from cnnzoo.registry import register_model
+from cnnzoo.registry import register_family
 
 PAPER = (
     "Szegedy, Vanhoucke, Ioffe, Shlens, Wojna. Rethinking the Inception Architecture for "
@@ -289,24 +290,39 @@ def inception_v3(
     return with_auxiliary_outputs(model, aux_outputs)
 
 
-register_model(
-    "inception_v3",
-    inception_v3,
-    family="inception",
+FAMILY = Family(
+    name="inception",
+    builder=inception_v3,
     paper=PAPER,
     year=2015,
     default_input_shape=(299, 299, 3),
     min_input_size=75,
-    reference_params=23851784,
-    reference_source="keras.applications InceptionV3 count_params() (299x299, 1000 classes)",
-    notes=(
-        "keras.applications-compatible (same weight shapes in the same order; batch norm "
-        "without scale, eps 1e-3, but cnnzoo's momentum 0.9 where Keras uses 0.99). Like "
-        "both reference implementations, the 35x35 modules keep one 5x5 convolution where "
-        "the paper's Figure 5 has two 3x3, and there is no 'BN-auxiliary'. "
-        "variant='torchvision' adds the batch-norm scale and dropout 0.5 (27,161,264 "
-        "trainable parameters with aux_logits=True); torchvision's 3x3 average poolings "
-        "count the zero padding at the borders (count_include_pad), Keras' do not."
+    models=(
+        NamedModel(
+            inception_v3,
+            reference_params=23_851_784,
+            reference_source="keras.applications InceptionV3 count_params() (299x299, 1000 "
+            "classes)",
+            notes=(
+                "keras.applications-compatible (same weight shapes in the same order; batch norm "
+                "without scale, eps 1e-3, but cnnzoo's momentum 0.9 where Keras uses 0.99). Like "
+                "both reference implementations, the 35x35 modules keep one 5x5 convolution where "
+                "the paper's Figure 5 has two 3x3, and there is no 'BN-auxiliary'. "
+                "variant='torchvision' adds the batch-norm scale and dropout 0.5 (27,161,264 "
+                "trainable parameters with aux_logits=True); torchvision's 3x3 average poolings "
+                "count the zero padding at the borders (count_include_pad), Keras' do not."
+            ),
+            keras_weights=KerasApplicationsWeights(
+                "InceptionV3",
+                "inception_v3",
+                "inception_v3",
+                "tf",
+                hint=' Build it with inception_v3(variant="keras"), the layout of '
+                "keras.applications.",
+            ),
+        ),
     ),
-    defaults={"variant": "keras"},
+    search_model="inception_v3",
+    search=SearchDefaults(batch_norm=True),
 )
+register_family(FAMILY)

@@ -8,16 +8,18 @@ from cnnzoo.checks import (
     check_choice,
     check_units,
 )
+from cnnzoo.family import Family, NamedModel, SearchDefaults, scaled
 from cnnzoo.layers import conv_norm_act, pool
 from cnnzoo.models.common_args import (
     check_window,
     common_args,
+    forwards_to,
     keyword_checked,
     naming_input_shape,
     per_stage_paddings,
     per_stage_windows,
 )
-from cnnzoo.registry import register_model
+from cnnzoo.registry import register_family
 
 PAPER = (
     "LeCun, Bottou, Bengio, Haffner. Gradient-based learning applied to document "
@@ -44,6 +46,8 @@ POOL_NAMES = ("s2", "s4")
 # Section II.B: "The input is a 32x32 pixel image", the 28x28 MNIST field extended with
 # background so that stroke end-points can reach the centre of C5's receptive fields.
 FIELD = 32
+FILTERS = (6, 16, 120)  # C1, C3, C5
+FC_UNITS = (84,)  # F6
 
 
 def centring_padding(spatial_shape) -> tuple[tuple[int, int], ...] | None:
@@ -71,12 +75,12 @@ def lenet5(
     variant: str = "original",
     num_classes: int = 10,
     input_shape: tuple = (32, 32, 1),
-    filters: tuple[int, int, int] = (6, 16, 120),
+    filters: tuple[int, int, int] = FILTERS,
     kernel_size=5,
     strides=1,
     padding=None,
     pool_size=2,
-    fc_units: tuple[int, ...] = (84,),
+    fc_units: tuple[int, ...] = FC_UNITS,
     include_top: bool = True,
     pooling: str | None = None,
     classifier_activation="softmax",
@@ -125,7 +129,7 @@ def lenet5(
             ``"avg"`` or ``"max"``.
         classifier_activation: Activation of the output layer.
         dropout: Dropout after each hidden fully connected layer.
-        name: Model name (default "lenet5").
+        name: Model name (default ``"lenet5"``, ``"lenet5_modern"`` for that variant).
         activation: Overrides the variant's activation.
         norm: ``"batch"`` adds batch norm after each convolution.
         kernel_regularizer: ``"l2"``, ``("l2", 1e-4)``, ... or a Keras regularizer.
@@ -158,7 +162,7 @@ def lenet5(
         pooling=pooling,
         classifier_activation=classifier_activation,
         dropout=dropout,
-        name="lenet5" if name is None else name,
+        name=("lenet5" if variant == "original" else f"lenet5_{variant}") if name is None else name,
         activation=spec["activation"] if activation is None else activation,
         norm=norm,
         kernel_regularizer=kernel_regularizer,
@@ -233,39 +237,63 @@ def _build(args, spec, filters, convs, pool_size, fc_units) -> keras.Model:
     return args.finish(inputs, x, fc_units)
 
 
-_INFO = dict(
-    family="lenet", paper=PAPER, year=1998, default_input_shape=(32, 32, 1), min_input_size=FIELD
-)
+@forwards_to(lenet5, defaults={"variant": "modern"})
+def lenet5_modern(**kwargs) -> keras.Model:
+    """LeNet-5 as it is taught today: ReLU, 2x2 max pooling, C3 connected to every map of
+    S2, and a softmax classifier. See :func:`lenet5`.
+
+    Example:
+        >>> lenet5_modern(num_classes=10, input_shape=(28, 28, 1)).output_shape
+        (None, 10)
+    """
+    return lenet5(**kwargs)
+
+
 _CENTRING_NOTE = (
     " An input smaller than 32 on an axis (28x28 MNIST) is zero-padded, centred, to the "
     "paper's 32x32 field by C1's padding (layer c1_pad), as the paper extended the 28x28 "
     "digits (section II.B); an explicit padding= turns this off."
 )
-register_model(
-    "lenet5",
-    lenet5,
-    **_INFO,
-    reference_params=60850,
-    reference_source=(
-        "the paper's per-layer counts (section II.B), with a softmax output (850) in place "
-        "of the RBF layer"
+FAMILY = Family(
+    name="lenet",
+    builder=lenet5,
+    paper=PAPER,
+    year=1998,
+    default_input_shape=(32, 32, 1),
+    min_input_size=FIELD,
+    models=(
+        NamedModel(
+            lenet5,
+            reference_params=60_850,
+            reference_source=(
+                "the paper's per-layer counts (section II.B), with a softmax output (850) in "
+                "place of the RBF layer"
+            ),
+            notes=(
+                "Output layer is a softmax dense layer instead of the paper's 84x10 Euclidean "
+                "RBF units. Subsampling is average pooling times a trainable per-map coefficient "
+                "plus bias (equal to the paper's sum times a coefficient)." + _CENTRING_NOTE
+            ),
+            # the paper's C3 connection table fixes C1 and C3 at 6 and 16 maps
+            search_skips=("width",),
+        ),
+        NamedModel(
+            lenet5_modern,
+            reference_params=61_706,
+            reference_source="computed: C1 156, C3 2,416 (full), C5 48,120, F6 10,164, output 850",
+            notes=(
+                "Modern form, not the paper's: ReLU, 2x2 max pooling, C3 fully connected, "
+                "softmax." + _CENTRING_NOTE
+            ),
+        ),
     ),
-    notes=(
-        "Output layer is a softmax dense layer instead of the paper's 84x10 Euclidean RBF units. "
-        "Subsampling is average pooling times a trainable per-map coefficient plus bias "
-        "(equal to the paper's sum times a coefficient)." + _CENTRING_NOTE
+    search_model="lenet5_modern",
+    search=SearchDefaults(
+        knobs=("width", "kernel_size", "padding"), kernel_size=5, padding="valid", pooling="flatten"
     ),
-    defaults={"variant": "original"},
+    scale_width=lambda defaults, factor: {
+        "filters": scaled(FILTERS, factor),
+        "fc_units": scaled(FC_UNITS, factor),
+    },
 )
-register_model(
-    "lenet5_modern",
-    lenet5,
-    **_INFO,
-    reference_params=61706,
-    reference_source="computed: C1 156, C3 2,416 (full), C5 48,120, F6 10,164, output 850",
-    notes=(
-        "Modern form, not the paper's: ReLU, 2x2 max pooling, C3 fully connected, softmax."
-        + _CENTRING_NOTE
-    ),
-    defaults={"variant": "modern", "name": "lenet5_modern"},
-)
+register_family(FAMILY)

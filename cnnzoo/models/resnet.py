@@ -28,7 +28,6 @@ from cnnzoo.models.common_args import (
     naming_input_shape,
     per_stage_windows,
 )
-from cnnzoo.registry import register_model
 
 PAPER = "He, Zhang, Ren, Sun. Deep Residual Learning for Image Recognition. arXiv:1512.03385, 2015"
 PAPER_V2 = (
@@ -45,6 +44,8 @@ DEPTHS = {
 }
 WIDTHS = (64, 128, 256, 512)
 CIFAR_WIDTHS = (16, 32, 64)  # section 4.2
+# The paper's Table 6, in millions, to the precision shown there.
+CIFAR_PAPER_MILLIONS = {20: 0.27, 32: 0.46, 44: 0.66, 56: 0.85, 110: 1.7}
 
 # Where the variants differ. All three have the same weights shapes per block except the
 # biases; the stride position changes the function (and the compute), not the count.
@@ -70,18 +71,49 @@ STEMS = ("imagenet", "cifar")
 DOWNSAMPLES = ("first", "last")
 
 
-def _block_strides(stage_strides, stage: int, block: int, blocks: int, downsample: str):
-    """The stride of block ``block`` of ``stage`` (both from 1)."""
+def plan_strides(depths, strides=None, downsample: str = "first") -> tuple[tuple, ...]:
+    """The stride of every block, stage by stage: where a ResNet downsamples.
+
+    ``strides`` are the stages' strides (default 1, then 2). ``downsample="first"``
+    gives each to the stage's first block (the papers, torchvision, timm); ``"last"``
+    moves it to the last block of the stage before (keras.applications' ResNet*V2). Inside
+    a bottleneck the stride sits on the first 1x1 convolution in ``variant="v1"`` and on
+    the 3x3 in ``"v1.5"`` and ``"v2"`` (``VARIANTS[variant]["stride_on"]``).
+
+    Example:
+        ResNet-50's layouts: keras.applications' ResNet50 (v1), torchvision's (v1.5)
+        and keras.applications' ResNet50V2 (v2):
+
+        >>> for variant, downsample in (("v1", "first"), ("v1.5", "first"), ("v2", "last")):
+        ...     plan = plan_strides((3, 4, 6, 3), downsample=downsample)
+        ...     print(f"{variant:4} on {VARIANTS[variant]['stride_on']}:", plan)
+        v1   on 1x1: ((1, 1, 1), (2, 1, 1, 1), (2, 1, 1, 1, 1, 1), (2, 1, 1))
+        v1.5 on 3x3: ((1, 1, 1), (2, 1, 1, 1), (2, 1, 1, 1, 1, 1), (2, 1, 1))
+        v2   on 3x3: ((1, 1, 2), (1, 1, 1, 2), (1, 1, 1, 1, 1, 2), (1, 1, 1))
+    """
+    stage_strides = (1,) + (2,) * (len(depths) - 1) if strides is None else tuple(strides)
     if downsample == "first":
-        return stage_strides[stage - 1] if block == 1 else 1
-    first = stage_strides[0] if stage == 1 and block == 1 else 1
-    last = stage_strides[stage] if block == blocks and stage < len(stage_strides) else 1
-    if first != 1 and last != 1:
-        raise ValueError(
-            "downsample='last' cannot stride a one-block first stage twice; received "
-            f"strides={tuple(stage_strides)}."
+        return tuple(
+            (stride,) + (1,) * (blocks - 1)
+            for stride, blocks in zip(stage_strides, depths, strict=True)
         )
-    return last if first == 1 else first
+    plan = []
+    for stage, blocks in enumerate(depths):
+        here = [stage_strides[0] if stage == 0 else 1] + [1] * (blocks - 1)
+        following = stage_strides[stage + 1] if stage + 1 < len(depths) else 1
+        if not _is_one(following):
+            if blocks == 1 and not _is_one(here[0]):
+                raise ValueError(
+                    "downsample='last' cannot stride a one-block first stage twice; received "
+                    f"strides={stage_strides}."
+                )
+            here[-1] = following
+        plan.append(tuple(here))
+    return tuple(plan)
+
+
+def _is_one(stride) -> bool:
+    return all(value == 1 for value in (stride if isinstance(stride, tuple) else (stride,)))
 
 
 def _stem(x, stem, width, variant, args):
@@ -285,6 +317,7 @@ def resnet(
         block_options["stride_on"] = spec["stride_on"]
     total_blocks = sum(depths)
 
+    plan = plan_strides(depths, stage_strides, downsample)
     with naming_input_shape(args.input_shape, _downsampling_hint(stem, stage_strides)):
         inputs, x = args.model_input()
         x = _stem(x, stem, stem_width, variant, args)
@@ -292,7 +325,7 @@ def resnet(
         for stage, (blocks, stage_width) in enumerate(zip(depths, widths, strict=True), start=1):
             for j in range(1, blocks + 1):
                 index += 1
-                block_strides = _block_strides(stage_strides, stage, j, blocks, downsample)
+                block_strides = plan[stage - 1][j - 1]
                 x = block_fn(
                     x,
                     max(1, round(stage_width * width)),
@@ -358,111 +391,3 @@ def cifar_resnet(depth: int = 20, **kwargs) -> keras.Model:
     if kwargs.get("name") is None:  # name=None: the default name
         kwargs["name"] = f"resnet{depth}"
     return resnet(None, **{"depths": (n, n, n), **kwargs})
-
-
-def _factory(depth: int, variant: str | None = None):
-    cifar = depth not in DEPTHS
-    suffix = "v2" if variant == "v2" else ""
-    name = f"resnet{depth}{suffix}"
-    extra = {} if variant is None else {"variant": variant}
-    if variant == "v2":
-        extra["downsample"] = "last"  # keras.applications' layout, for its weights
-
-    def factory(**kwargs) -> keras.Model:
-        if cifar:
-            return cifar_resnet(depth, **kwargs)
-        return resnet(depth, **kwargs)
-
-    factory.__name__ = factory.__qualname__ = name
-    if cifar:
-        summary = f"ResNet-{depth} for CIFAR-10 (section 4.2). See :func:`cifar_resnet`."
-        example = f">>> {name}().output_shape\n        (None, 10)"
-    else:
-        block, depths = DEPTHS[depth]
-        form = "pre-activation (v2)" if variant == "v2" else "v1.5 by default"
-        summary = f"ResNet-{depth}: {block} blocks {depths}, {form}. See :func:`resnet`."
-        channels = 512 * (4 if block == "bottleneck" else 1)
-        example = (
-            f">>> {name}(input_shape=(32, 32, 3), include_top=False).output_shape\n"
-            f"        (None, 1, 1, {channels})"
-        )
-    factory.__doc__ = f"{summary}\n\n    Example:\n        {example}\n"
-    return forwards_to(cifar_resnet if cifar else resnet, fixed={"depth": depth}, defaults=extra)(
-        factory
-    )
-
-
-resnet18 = _factory(18)
-resnet34 = _factory(34)
-resnet50 = _factory(50)
-resnet101 = _factory(101)
-resnet152 = _factory(152)
-resnet50v2 = _factory(50, "v2")
-resnet101v2 = _factory(101, "v2")
-resnet152v2 = _factory(152, "v2")
-resnet20 = _factory(20)
-resnet32 = _factory(32)
-resnet44 = _factory(44)
-resnet56 = _factory(56)
-resnet110 = _factory(110)
-
-# torchvision num_params (trainable: no batch-norm moving statistics).
-_TORCHVISION = {18: 11689512, 34: 21797672, 50: 25557032, 101: 44549160, 152: 60192808}
-# keras.applications ResNet50V2/101V2/152V2 count_params().
-_KERAS_V2 = {50: 25613800, 101: 44675560, 152: 60380648}
-# The paper's Table 6, in millions, to the precision shown there.
-CIFAR_PAPER_MILLIONS = {20: 0.27, 32: 0.46, 44: 0.66, 56: 0.85, 110: 1.7}
-_NOTES = {
-    "v1.5": (
-        "Variant v1.5 (torchvision): no convolution bias before batch norm, and the 3x3 "
-        "convolution of a bottleneck takes the stride (the paper strides the first 1x1; "
-        "variant='v1' does, as keras.applications). Projection shortcuts (option B) only "
-        "where the shape changes; He-normal initialization."
-    ),
-    "v2": (
-        "Pre-activation blocks (He et al. 2016) exactly as keras.applications' ResNet*V2: "
-        "the last block of stages 1-3 downsamples (subsampled identity shortcut), where "
-        "the paper strides the first block of stages 2-4 (resnet(depth, variant='v2', "
-        "downsample='first')). Stage outputs are therefore 28, 14, 7, 7 at 224."
-    ),
-}
-
-_IMAGENET = {18: resnet18, 34: resnet34, 50: resnet50, 101: resnet101, 152: resnet152}
-_IMAGENET_V2 = {50: resnet50v2, 101: resnet101v2, 152: resnet152v2}
-_CIFAR = {20: resnet20, 32: resnet32, 44: resnet44, 56: resnet56, 110: resnet110}
-# What every registered ResNet shares; each group below overrides what differs.
-_INFO = dict(
-    family="resnet", paper=PAPER, year=2015, default_input_shape=(224, 224, 3), min_input_size=17
-)
-_CIFAR_NOTES = (
-    "CIFAR-10 network of section 4.2: 3x3 stem with 16 filters, stages of 16/32/64 filters, "
-    "option A (zero-padded identity) shortcuts, 10 classes. Batch norm with learned scale "
-    "and offset; no convolution biases."
-)
-
-for _depth, _factory_function in _IMAGENET.items():
-    register_model(
-        f"resnet{_depth}",
-        _factory_function,
-        **_INFO,
-        reference_params=_TORCHVISION[_depth],
-        reference_source="torchvision num_params (compare with trainable parameters)",
-        notes=_NOTES["v1.5"],
-    )
-for _depth, _factory_function in _IMAGENET_V2.items():
-    register_model(
-        f"resnet{_depth}v2",
-        _factory_function,
-        **{**_INFO, "paper": PAPER_V2, "year": 2016},
-        reference_params=_KERAS_V2[_depth],
-        reference_source="keras.applications count_params()",
-        notes=_NOTES["v2"],
-    )
-for _depth, _factory_function in _CIFAR.items():
-    register_model(
-        f"resnet{_depth}",
-        _factory_function,
-        **{**_INFO, "default_input_shape": (32, 32, 3), "min_input_size": 3},
-        reference_source=f"the paper's Table 6: {CIFAR_PAPER_MILLIONS[_depth]}M parameters",
-        notes=_CIFAR_NOTES,
-    )

@@ -8,6 +8,7 @@ from cnnzoo.checks import (
     check_choice,
     check_units,
 )
+from cnnzoo.family import Family, KerasApplicationsWeights, NamedModel, SearchDefaults, scaled
 from cnnzoo.layers import conv_norm_act, pool
 from cnnzoo.models.common_args import (
     check_window,
@@ -18,7 +19,7 @@ from cnnzoo.models.common_args import (
     per_stage_paddings,
     per_stage_windows,
 )
-from cnnzoo.registry import register_model
+from cnnzoo.registry import register_family
 
 PAPER = (
     "Simonyan, Zisserman. Very Deep Convolutional Networks for Large-Scale Image "
@@ -33,7 +34,7 @@ CONFIGS = {
     "vgg19": (2, 2, 4, 4, 4),  # E
 }
 WIDTHS = (64, 128, 256, 512, 512)
-CONFIG_LETTERS = {"vgg11": "A", "vgg13": "B", "vgg16": "D", "vgg19": "E"}
+FC_UNITS = (4096, 4096)
 
 
 @keyword_checked
@@ -48,7 +49,7 @@ def vgg(
     strides=1,
     padding="same",
     pool_size=2,
-    fc_units: tuple[int, ...] = (4096, 4096),
+    fc_units: tuple[int, ...] = FC_UNITS,
     include_top: bool = True,
     pooling: str | None = None,
     classifier_activation="softmax",
@@ -203,59 +204,113 @@ def vgg19(**kwargs) -> keras.Model:
     return vgg("vgg19", **kwargs)
 
 
-def _with_batch_norm(config: str):
-    def factory(**kwargs) -> keras.Model:
-        return vgg(config, **kwargs)
+@forwards_to(vgg, fixed={"config": "vgg11"}, defaults={"norm": "batch"})
+def vgg11_bn(**kwargs) -> keras.Model:
+    """VGG-11 (configuration A) with batch norm after every convolution, as
+    torchvision's ``vgg11_bn``. See :func:`vgg`.
 
-    factory.__name__ = factory.__qualname__ = f"{config}_bn"
-    factory.__doc__ = (
-        f"{config.upper()} with batch norm after every convolution (torchvision's "
-        f"``{config}_bn``). See :func:`vgg`.\n\n"
-        "    Example:\n"
-        f"        >>> {config}_bn(input_shape=(32, 32, 3), num_classes=10).output_shape\n"
-        "        (None, 10)\n"
+    Example:
+        >>> vgg11_bn(input_shape=(32, 32, 3), num_classes=10).get_layer("stage1_block1_bn").name
+        'stage1_block1_bn'
+    """
+    return vgg("vgg11", **kwargs)
+
+
+@forwards_to(vgg, fixed={"config": "vgg13"}, defaults={"norm": "batch"})
+def vgg13_bn(**kwargs) -> keras.Model:
+    """VGG-13 (configuration B) with batch norm after every convolution, as
+    torchvision's ``vgg13_bn``. See :func:`vgg`.
+
+    Example:
+        >>> vgg13_bn(input_shape=(32, 32, 3), num_classes=10).get_layer("stage1_block1_bn").name
+        'stage1_block1_bn'
+    """
+    return vgg("vgg13", **kwargs)
+
+
+@forwards_to(vgg, fixed={"config": "vgg16"}, defaults={"norm": "batch"})
+def vgg16_bn(**kwargs) -> keras.Model:
+    """VGG-16 (configuration D) with batch norm after every convolution, as
+    torchvision's ``vgg16_bn``. See :func:`vgg`.
+
+    Example:
+        >>> vgg16_bn(input_shape=(32, 32, 3), num_classes=10).get_layer("stage1_block1_bn").name
+        'stage1_block1_bn'
+    """
+    return vgg("vgg16", **kwargs)
+
+
+@forwards_to(vgg, fixed={"config": "vgg19"}, defaults={"norm": "batch"})
+def vgg19_bn(**kwargs) -> keras.Model:
+    """VGG-19 (configuration E) with batch norm after every convolution, as
+    torchvision's ``vgg19_bn``. See :func:`vgg`.
+
+    Example:
+        >>> vgg19_bn(input_shape=(32, 32, 3), num_classes=10).get_layer("stage1_block1_bn").name
+        'stage1_block1_bn'
+    """
+    return vgg("vgg19", **kwargs)
+
+
+# torchvision's num_params; with batch norm they count gamma and beta, not the moving
+# statistics, so they compare with the Keras model's trainable count. keras.applications'
+# count_params() of VGG16 and VGG19 is the same number.
+_TORCHVISION = "torchvision num_params"
+_BOTH = "keras.applications count_params() and torchvision num_params"
+_PLAIN = "As in the paper; no LRN (configuration A-LRN is not provided)."
+_BN = "Batch norm is not in the paper (torchvision's variant; convolutions keep biases)."
+
+
+def _named(function, params: int, letter: str, **info) -> NamedModel:
+    bn = function.__name__.endswith("_bn")
+    return NamedModel(
+        function,
+        reference_params=params,
+        reference_source=info.pop("reference_source", _TORCHVISION),
+        reference_counts="trainable" if bn else "all",
+        notes=f"Configuration {letter} of Table 1. " + (_BN if bn else _PLAIN),
+        depth=int(function.__name__[3:5]),
+        search_depths={int(config[3:]): config for config in CONFIGS},
+        **info,
     )
-    return forwards_to(vgg, fixed={"config": config}, defaults={"norm": "batch"})(factory)
 
 
-vgg11_bn = _with_batch_norm("vgg11")
-vgg13_bn = _with_batch_norm("vgg13")
-vgg16_bn = _with_batch_norm("vgg16")
-vgg19_bn = _with_batch_norm("vgg19")
-
-# torchvision num_params; with batch norm they count gamma and beta, not the moving
-# statistics, so they compare with the Keras model's trainable count.
-_TORCHVISION = {
-    "vgg11": 132863336, "vgg11_bn": 132868840, "vgg13": 133047848, "vgg13_bn": 133053736,
-    "vgg16": 138357544, "vgg16_bn": 138365992, "vgg19": 143667240, "vgg19_bn": 143678248,
-}  # fmt: skip
-_KERAS_APPLICATIONS = {"vgg16": 138357544, "vgg19": 143667240}
-
-for _config, _factory in (
-    ("vgg11", vgg11), ("vgg13", vgg13), ("vgg16", vgg16), ("vgg19", vgg19),
-    ("vgg11_bn", vgg11_bn), ("vgg13_bn", vgg13_bn), ("vgg16_bn", vgg16_bn), ("vgg19_bn", vgg19_bn),
-):  # fmt: skip
-    _source = (
-        "keras.applications count_params() and torchvision num_params"
-        if _config in _KERAS_APPLICATIONS
-        else "torchvision num_params (compare with trainable parameters)"
+def _keras_weights(application: str) -> KerasApplicationsWeights:
+    head = ("fc1", "fc2", "predictions")
+    return KerasApplicationsWeights(
+        application, application.lower(), application.lower(), "caffe", head
     )
-    register_model(
-        _config,
-        _factory,
-        family="vgg",
-        paper=PAPER,
-        year=2014,
-        default_input_shape=(224, 224, 3),
-        min_input_size=32,
-        reference_params=_TORCHVISION[_config],
-        reference_source=_source,
-        notes=(
-            f"Configuration {CONFIG_LETTERS[_config[:5]]} of Table 1. "
-            + (
-                "Batch norm is not in the paper (torchvision's variant; convolutions keep biases)."
-                if _config.endswith("_bn")
-                else "As in the paper; no LRN (configuration A-LRN is not provided)."
-            )
+
+
+FAMILY = Family(
+    name="vgg",
+    builder=vgg,
+    paper=PAPER,
+    year=2014,
+    default_input_shape=(224, 224, 3),
+    min_input_size=32,
+    models=(
+        _named(vgg11, 132_863_336, "A"),
+        _named(vgg13, 133_047_848, "B"),
+        _named(
+            vgg16, 138_357_544, "D", reference_source=_BOTH, keras_weights=_keras_weights("VGG16")
         ),
-    )
+        _named(
+            vgg19, 143_667_240, "E", reference_source=_BOTH, keras_weights=_keras_weights("VGG19")
+        ),
+        _named(vgg11_bn, 132_868_840, "A"),
+        _named(vgg13_bn, 133_053_736, "B"),
+        _named(vgg16_bn, 138_365_992, "D"),
+        _named(vgg19_bn, 143_678_248, "E"),
+    ),
+    search_model="vgg16",
+    search=SearchDefaults(
+        knobs=("depth", "width", "kernel_size", "padding"), pooling="flatten", dropout=0.5
+    ),
+    scale_width=lambda defaults, factor: {
+        "widths": scaled(WIDTHS, factor),
+        "fc_units": scaled(FC_UNITS, factor),
+    },
+    test_kwargs={"fc_units": (32,)},
+)
+register_family(FAMILY)

@@ -9,61 +9,31 @@ from __future__ import annotations
 import os
 import tempfile
 import warnings
-from dataclasses import dataclass
 
 import keras
 
+from cnnzoo.family import KerasApplicationsWeights
+from cnnzoo.registry import families
 from cnnzoo.transfer.features import backbone_layers
 from cnnzoo.transfer.weights import WeightsReport, copy_weights, load_weights
 
 KERAS_WEIGHTS_URL = "https://storage.googleapis.com/tensorflow/keras-applications"
 
 
-@dataclass(frozen=True)
-class KerasArchitecture:
-    """A keras.applications model whose weights fit a cnnzoo model layer for layer."""
+def keras_architectures() -> dict[str, KerasApplicationsWeights]:
+    """The named models with keras.applications ImageNet weights of the same layout, as
+    their family files declare them (:attr:`cnnzoo.family.NamedModel.keras_weights`).
 
-    application: str  # the keras.applications function
-    module: str  # keras.applications.<module>.preprocess_input
-    url_folder: str
-    preprocessing: str  # "caffe": BGR minus the ImageNet mean; "tf": RGB in [-1, 1]
-    head: tuple[str, ...] = ("predictions",)  # keras' head layers ("head_" + name in cnnzoo)
-    hint: str = ""  # appended to a mismatch error
-
-    def file_name(self, architecture: str, include_top: bool) -> str:
-        """keras.applications' own name of the file (as ``keras.utils.get_file`` caches it)."""
-        suffix = "" if include_top else "_notop"
-        return f"{architecture}_weights_tf_dim_ordering_tf_kernels{suffix}.h5"
-
-
-_V1 = ' Build it with resnet({depth}, variant="v1"), the layout of keras.applications.'
-_V2 = (
-    " keras.applications' ResNet{depth}V2 downsamples in the last block of stages 1-3: build"
-    " it with resnet{depth}v2(), or resnet({depth}, variant='v2', downsample='last')."
-)
-ARCHITECTURES = {
-    "vgg16": KerasArchitecture("VGG16", "vgg16", "vgg16", "caffe", ("fc1", "fc2", "predictions")),
-    "vgg19": KerasArchitecture("VGG19", "vgg19", "vgg19", "caffe", ("fc1", "fc2", "predictions")),
-    **{
-        f"resnet{depth}": KerasArchitecture(
-            f"ResNet{depth}", "resnet", "resnet", "caffe", hint=_V1.format(depth=depth)
-        )
-        for depth in (50, 101, 152)
-    },
-    **{
-        f"resnet{depth}v2": KerasArchitecture(
-            f"ResNet{depth}V2", "resnet_v2", "resnet", "tf", hint=_V2.format(depth=depth)
-        )
-        for depth in (50, 101, 152)
-    },
-    "inception_v3": KerasArchitecture(
-        "InceptionV3",
-        "inception_v3",
-        "inception_v3",
-        "tf",
-        hint=' Build it with inception_v3(variant="keras"), the layout of keras.applications.',
-    ),
-}
+    Example:
+        >>> keras_architectures()["resnet50v2"].application
+        'ResNet50V2'
+    """
+    return {
+        named.name: named.keras_weights
+        for family in families()
+        for named in family.models
+        if named.keras_weights is not None
+    }
 
 
 class MissingWeightsError(FileNotFoundError):
@@ -88,17 +58,18 @@ def keras_cache_folder() -> str:
 
 def _architecture(model: keras.Model, architecture: str | None) -> str:
     key = model.name.removesuffix("_v1") if architecture is None else architecture
-    if key not in ARCHITECTURES:
+    architectures = keras_architectures()
+    if key not in architectures:
         given = f"architecture={architecture!r}" if architecture else f"model {model.name!r}"
         raise ValueError(
             f"No keras.applications ImageNet weights for {given}. Supported architectures: "
-            f"{', '.join(ARCHITECTURES)} (ResNet v1 built with variant='v1'); a model with "
+            f"{', '.join(architectures)} (ResNet v1 built with variant='v1'); a model with "
             "another name takes architecture=<one of them>."
         )
     return key
 
 
-def _weights_file(key: str, spec: KerasArchitecture, path, prefer_top: bool) -> str:
+def _weights_file(key: str, spec: KerasApplicationsWeights, path, prefer_top: bool) -> str:
     if path is not None:
         if not os.path.isfile(path):
             raise MissingWeightsError(f"No weights file at path={os.fspath(path)!r}.")
@@ -119,7 +90,7 @@ def _weights_file(key: str, spec: KerasArchitecture, path, prefer_top: bool) -> 
     )
 
 
-def _reference_model(spec: KerasArchitecture, path: str) -> keras.Model:
+def _reference_model(spec: KerasApplicationsWeights, path: str) -> keras.Model:
     """The keras.applications model holding the file's weights, with or without its top."""
     tops = (False, True) if "_notop" in os.path.basename(path) else (True, False)
     errors = []
@@ -195,7 +166,7 @@ def load_imagenet_weights(
     if not isinstance(model, keras.Model):
         raise ValueError(f"model must be a keras.Model; received model={model!r}.")
     key = _architecture(model, architecture)
-    spec = ARCHITECTURES[key]
+    spec = keras_architectures()[key]
     backbone = backbone_layers(model)
     weighted = [layer for layer in model.layers if layer.weights]
     ours = [layer for layer in weighted if layer.name in backbone]

@@ -14,21 +14,22 @@ import tensorflow as tf
 
 from cnnzoo.data.pipeline import pipeline
 from cnnzoo.layers import SpatialSizeError
-from cnnzoo.models.alexnet import VARIANTS as ALEXNET_VARIANTS
-from cnnzoo.models.vgg import WIDTHS as VGG_WIDTHS
-from cnnzoo.registry import create_model, model_info
+from cnnzoo.registry import create_model, families, model_family, model_info, named_model
 from cnnzoo.tuning.space import check_overrides, declare, knobs_for
 
-LENET_FILTERS, LENET_FC = (6, 16, 120), (84,)
-# A family name searches from this model (its depth and the rest are then tuned).
-FAMILY_MODELS = {
-    "lenet": "lenet5_modern", "alexnet": "alexnet_single_tower", "vgg": "vgg16",
-    "resnet": "resnet50", "googlenet": "googlenet", "inception": "inception_v3",
-}  # fmt: skip
 
+def search_model(model: str) -> str:
+    """The registered name a search over ``model`` starts from: a family name (``"vgg"``)
+    stands for its family's :attr:`~cnnzoo.family.Family.search_model`.
 
-def _scaled(values, factor: float, multiple: int = 1) -> tuple[int, ...]:
-    return tuple(max(multiple, multiple * round(v * factor / multiple)) for v in values)
+    Example:
+        >>> search_model("vgg"), search_model("resnet20")
+        ('vgg16', 'resnet20')
+    """
+    for family in families():
+        if model == family.name:
+            return family.search_model
+    return model
 
 
 def architecture_kwargs(model: str, values: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
@@ -38,23 +39,11 @@ def architecture_kwargs(model: str, values: Mapping[str, Any]) -> tuple[str, dic
         >>> architecture_kwargs("vgg16", {"depth": 11, "width": 0.5, "batch_norm": True})
         ('vgg11', {'widths': (32, 64, 128, 256, 256), 'fc_units': (2048, 2048), 'norm': 'batch'})
     """
-    family = model_info(model).family
-    name = f"{family}{values['depth']}" if "depth" in values else model
+    named = named_model(model)
+    name = named.search_depths[values["depth"]] if "depth" in values else model
     kwargs: dict[str, Any] = {}
-    width = values.get("width", 1.0)
-    if "width" in values and family == "lenet":
-        kwargs["filters"] = _scaled(LENET_FILTERS, width)
-        kwargs["fc_units"] = _scaled(LENET_FC, width)
-    elif "width" in values and family == "alexnet":
-        variant = model_info(model).defaults.get("variant", "original")
-        layers = ALEXNET_VARIANTS[variant]["layers"]
-        kwargs["widths"] = _scaled([row[1] for row in layers], width, multiple=2)  # 2 groups
-        kwargs["fc_units"] = _scaled((4096, 4096), width)
-    elif "width" in values and family == "vgg":
-        kwargs["widths"] = _scaled(VGG_WIDTHS, width)
-        kwargs["fc_units"] = _scaled((4096, 4096), width)
-    elif "width" in values:
-        kwargs["width"] = width
+    if "width" in values:
+        kwargs.update(model_family(model).scale_width(named.defaults, values["width"]))
     for key in ("kernel_size", "padding", "pooling", "activation", "dropout"):
         if key in values:
             kwargs[key] = values[key]
@@ -96,7 +85,7 @@ class CNNHyperModel(keras_tuner.HyperModel):
     Args:
         model: A registered model name, e.g. ``"lenet5_modern"`` or ``"resnet20"``, or a
             family name (``"lenet"``, ``"alexnet"``, ``"vgg"``, ``"resnet"``,
-            ``"googlenet"``, ``"inception"``) for its usual model (``FAMILY_MODELS``).
+            ``"googlenet"``, ``"inception"``) for its usual model (:func:`search_model`).
         num_classes: Number of classes.
         input_shape: The model's input shape (default: the model's own, with 3 channels).
         space: Name to a list of choices or a ``(low, high)`` range, replacing the
@@ -136,7 +125,7 @@ class CNNHyperModel(keras_tuner.HyperModel):
         input_range: tuple[float, float] | None = None,
         seed: int | None = 0,
     ):
-        model = FAMILY_MODELS.get(model, model)
+        model = search_model(model)
         info = model_info(model)
         super().__init__(name=model)
         if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 2:

@@ -18,7 +18,7 @@ import tensorflow as tf
 from cnnzoo.checks import check_choice, check_positive_int
 from cnnzoo.files import read_json, write_json
 from cnnzoo.tuning import distributed as dist
-from cnnzoo.tuning.hypermodel import FAMILY_MODELS, CNNHyperModel
+from cnnzoo.tuning.hypermodel import CNNHyperModel, search_model
 from cnnzoo.tuning.results import (
     best_table,
     plot_scores,
@@ -350,7 +350,7 @@ def search(
     if isinstance(hypermodel, str):
         from cnnzoo.registry import model_info
 
-        hypermodel = FAMILY_MODELS.get(hypermodel, hypermodel)
+        hypermodel = search_model(hypermodel)
         default = model_info(hypermodel).default_input_shape
         hypermodel = CNNHyperModel(
             hypermodel, num_classes=num_classes, space=space, fixed=fixed, tune=tune,

@@ -9,13 +9,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from cnnzoo.augment import PRESETS
-from cnnzoo.models.vgg import CONFIGS as VGG_CONFIGS
-from cnnzoo.registry import model_info
+from cnnzoo.family import NamedModel, SearchDefaults
+from cnnzoo.registry import families, model_family, model_info, named_model
 
-FAMILIES = ("lenet", "alexnet", "vgg", "resnet", "googlenet", "inception")
-WIDTH_FAMILIES = ("lenet", "alexnet", "vgg", "resnet")
-CIFAR_RESNET_DEPTHS = (20, 32, 44, 56)
-IMAGENET_RESNET_DEPTHS = (18, 34, 50)
 # Presets that change colours need RGB; the others suit any channel count.
 GRAY_PRESETS = tuple(name for name, (_, _, needs_rgb) in PRESETS.items() if not needs_rgb)
 
@@ -32,7 +28,8 @@ class Knob:
         default: The value a build with no tuned value takes (callable: of the model name).
         sampling: ``"linear"`` or ``"log"`` for ranges (and for ranges users give).
         step: Step of a range (``None``: continuous).
-        families: Families it applies to (``None``: every family).
+        per_family: Whether it applies only to the families that declare it
+            (:attr:`cnnzoo.family.SearchDefaults.knobs`); the others apply to every family.
         help: What it changes, for the documentation table.
     """
 
@@ -43,67 +40,74 @@ class Knob:
     default: Any = None
     sampling: str = "linear"
     step: float | None = None
-    families: tuple[str, ...] | None = None
+    per_family: bool = False
     help: str = ""
 
     def default_for(self, model: str) -> Any:
         return self.default(model) if callable(self.default) else self.default
 
+    def applies_to(self, model: str) -> bool:
+        """Whether the knob tunes ``model``: its family declares it and the model keeps it."""
+        if not self.per_family:
+            return True
+        search, named = _declared(model)
+        return self.name in search.knobs and self.name not in named.search_skips
 
-def _family(model: str) -> str:
-    return model_info(model).family
+    def families(self) -> tuple[str, ...] | None:
+        """The families the knob applies to (``None``: every family)."""
+        if not self.per_family:
+            return None
+        return tuple(family.name for family in families() if self.name in family.search.knobs)
 
 
-def _model_depth(model: str) -> int | None:
-    digits = "".join(char for char in model.split("_")[0] if char.isdigit())
-    return int(digits) if digits else None
+def _declared(model: str) -> tuple[SearchDefaults, NamedModel | None]:
+    """The search defaults and declaration of ``model``; a model registered on its own
+    (``register_model``, no family) gets the defaults and only the shared knobs."""
+    if model_info(model).family not in {family.name for family in families()}:
+        return SearchDefaults(), None
+    return model_family(model).search, named_model(model)
 
 
 def depth_choices(model: str) -> tuple[int, ...]:
-    """The depths the ``depth`` knob chooses from for ``model``'s family.
+    """The depths the ``depth`` knob chooses from for ``model`` (its family declares them).
 
     Example:
         >>> depth_choices("resnet20"), depth_choices("vgg16")
         ((20, 32, 44, 56), (11, 13, 16, 19))
     """
-    family = _family(model)
-    if family == "vgg":
-        return tuple(int(name[3:]) for name in VGG_CONFIGS)
-    if family == "resnet":
-        if model_info(model).default_input_shape[0] == 32:
-            return CIFAR_RESNET_DEPTHS
-        return IMAGENET_RESNET_DEPTHS
-    return ()
+    named = _declared(model)[1]
+    return tuple(named.search_depths) if named else ()
 
 
 def _default_depth(model: str) -> int | None:
-    depth = _model_depth(model)
-    return depth if depth in depth_choices(model) else (depth_choices(model) or (None,))[0]
+    depth, choices = _declared(model)[1].depth, depth_choices(model)
+    return depth if depth in choices else (choices or (None,))[0]
 
 
 def _default_norm(model: str) -> bool:
-    return model.endswith("_bn") or _family(model) in ("resnet", "inception")
+    search, named = _declared(model)
+    return search.batch_norm or (named is not None and named.defaults.get("norm") == "batch")
 
 
 def _default_dropout(model: str) -> float:
-    return {"alexnet": 0.5, "vgg": 0.5, "googlenet": 0.4}.get(_family(model), 0.0)
+    return _declared(model)[0].dropout
 
 
 def _default_pooling(model: str) -> str:
-    return "flatten" if _family(model) in ("lenet", "alexnet", "vgg") else "avg"
+    return _declared(model)[0].pooling
 
 
 KNOBS: tuple[Knob, ...] = (
     # architecture
-    Knob("depth", "architecture", (), default=_default_depth, families=("vgg", "resnet"),
+    Knob("depth", "architecture", (), default=_default_depth, per_family=True,
          help="VGG: 11, 13, 16 or 19 layers (the paper's A, B, D, E); ResNet: 20-56 (CIFAR "
               "stem, 6n + 2) or 18, 34, 50 (ImageNet stem). Default: the model's own."),
-    Knob("width", "architecture", (0.25, 0.5, 1.0, 2.0), default=1.0, families=WIDTH_FAMILIES,
+    Knob("width", "architecture", (0.25, 0.5, 1.0, 2.0), default=1.0, per_family=True,
          help="Multiplier of every convolution's filters and hidden dense units."),
-    Knob("kernel_size", "architecture", (3, 5), default=lambda m: 5 if _family(m) == "lenet" else 3,
-         families=("lenet", "vgg"), help="Kernel size of every convolution."),
+    Knob("kernel_size", "architecture", (3, 5), default=lambda m: _declared(m)[0].kernel_size,
+         per_family=True, help="Kernel size of every convolution."),
     Knob("padding", "architecture", ("valid", "same"),
-         default=lambda m: "valid" if _family(m) == "lenet" else "same", families=("lenet", "vgg"),
+         default=lambda m: _declared(m)[0].padding, per_family=True,
          help="Padding of every convolution."),
     Knob("pooling", "architecture", ("flatten", "avg", "max"), default=_default_pooling,
          help="How the head turns the last feature map into a vector."),
@@ -162,17 +166,14 @@ def knobs_for(model: str, *, pretrained: bool = False, channels: int = 3) -> tup
         >>> [item.name for item in knobs_for("lenet5_modern")][:4]
         ['width', 'kernel_size', 'padding', 'pooling']
     """
-    family = _family(model)
     result = []
     for item in KNOBS:
-        if item.families is not None and family not in item.families:
+        if not item.applies_to(model):
             continue
         if item.group == "finetune" and not pretrained:
             continue
         if pretrained and item.group == "architecture" and item.name not in PRETRAINED_ARCHITECTURE:
             continue
-        if item.name == "width" and model == "lenet5":
-            continue  # the paper's C3 connection table fixes C1 and C3 at 6 and 16 maps
         if item.name == "depth":
             item = Knob(**{**vars(item), "values": depth_choices(model)})
         if item.name == "pooling" and _default_pooling(model) == "avg":
@@ -206,7 +207,7 @@ def describe_space(model: str | None = None) -> list[dict[str, Any]]:
                 "name": item.name, "group": item.group, "values": values,
                 "sampling": item.sampling, "step": item.step,
                 "default": "per model" if callable(default) else default,
-                "families": ", ".join(item.families or ("all",)), "help": item.help,
+                "families": ", ".join(item.families() or ("all",)), "help": item.help,
             }
         )  # fmt: skip
     return rows
