@@ -93,6 +93,7 @@ def alexnet(
     kernel_regularizer=None,
     noise: float | None = None,
     augmentation=None,
+    weights=None,
 ) -> keras.Model:
     """AlexNet: five convolutions, overlapping max pooling, FC 4096-4096 with dropout 0.5.
 
@@ -154,20 +155,7 @@ def alexnet(
     if input_shape is None:
         input_shape = (227, 227, 3) if variant == "original" else (224, 224, 3)
     args = common_args(
-        num_classes=num_classes,
-        input_shape=input_shape,
-        include_top=include_top,
-        pooling=pooling,
-        classifier_activation=classifier_activation,
-        dropout=dropout,
-        name=("alexnet" if variant == "original" else f"alexnet_{variant}")
-        if name is None
-        else name,
-        activation=activation,
-        norm=norm,
-        kernel_regularizer=kernel_regularizer,
-        noise=noise,
-        augmentation=augmentation,
+        locals(), default_name=("alexnet" if variant == "original" else f"alexnet_{variant}")
     )
     rows = spec["layers"]
     widths = check_units("widths", widths if widths is not None else [row[1] for row in rows])

@@ -1,14 +1,15 @@
-"""The arguments every factory shares: checked before any layer is built, then used to
-assemble the model's input side and classifier head."""
+"""The arguments every factory shares: checked in one place (:func:`common_args`) before
+any layer is built, then handed to the family builder as one :class:`CommonArgs`, which
+assembles the model's input side and classifier head and loads its ``weights``."""
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import inspect
 import os
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import keras
@@ -35,9 +36,14 @@ from cnnzoo.layers.arithmetic import as_tuple
 from cnnzoo.layers.conv import NORMS, resolve_padding
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class CommonArgs:
-    """The checked, defaulted shared arguments a family builder works from."""
+    """The checked, defaulted shared arguments a family builder works from.
+
+    Every factory lists them in its signature with its family's defaults (for ``help``,
+    the documentation and editors) and hands them over at once: ``args =
+    common_args(locals(), default_name=...)``.
+    """
 
     num_classes: int
     input_shape: tuple[int | None, ...]
@@ -51,6 +57,7 @@ class CommonArgs:
     kernel_regularizer: keras.regularizers.Regularizer | None
     noise: float | None
     augmentation: keras.layers.Layer | None
+    weights: Any = None
 
     @property
     def spatial_rank(self) -> int:
@@ -61,8 +68,9 @@ class CommonArgs:
         """``(inputs, x)``: the ``keras.Input``, then augmentation and noise."""
         return model_input(self.input_shape, augmentation=self.augmentation, noise=self.noise)
 
-    def finish(self, inputs, x, hidden_units: Sequence[int]) -> keras.Model:
-        """Adds the classifier head to the backbone output ``x`` and returns the model."""
+    def finish(self, inputs, x, hidden_units: Sequence[int], aux_outputs=()) -> keras.Model:
+        """Adds the classifier head to the backbone output ``x`` (and the auxiliary
+        classifiers' outputs after it), loads ``weights`` and returns the model."""
         outputs = classifier_head(
             x,
             include_top=self.include_top,
@@ -74,7 +82,15 @@ class CommonArgs:
             classifier_activation=self.classifier_activation,
             kernel_regularizer=self.kernel_regularizer,
         )
-        return keras.Model(inputs, outputs, name=self.name)
+        if aux_outputs:
+            outputs = [outputs, *aux_outputs]
+        model = keras.Model(inputs, outputs, name=self.name)
+        if self.weights is not None:
+            # cnnzoo.transfer builds on the models and never imports them: no cycle.
+            from cnnzoo.transfer.imagenet import load_pretrained
+
+            load_pretrained(model, self.weights)
+        return model
 
 
 # What load_pretrained (cnnzoo.transfer.imagenet) accepts, checked before the model is built.
@@ -101,31 +117,23 @@ def check_weights(weights) -> None:
 
 
 def keyword_checked(func: Callable) -> Callable:
-    """Makes an unknown keyword a ``ValueError`` that suggests the closest known ones, and
-    adds the ``weights`` argument every factory takes.
+    """Makes an unknown keyword a ``ValueError`` that suggests the closest known ones
+    (Python's own error is a ``TypeError`` without suggestions).
 
-    ``weights=None`` (the default) leaves the fresh initialization; ``"imagenet"`` loads
-    keras.applications' ImageNet weights from the Keras cache (see
+    ``weights`` is a parameter of every factory's own signature: ``None`` (the default)
+    leaves the fresh initialization; ``"imagenet"`` loads keras.applications' ImageNet
+    weights from the Keras cache (see
     :func:`cnnzoo.transfer.imagenet.load_imagenet_weights`), as does the path of such an
     ``.h5`` file; a saved cnnzoo model (``.keras``, ``.weights.h5`` or a ``keras.Model``)
     is loaded by layer name (:func:`cnnzoo.transfer.weights.load_weights`).
     """
-    signature = inspect.signature(func)
-    known = [*signature.parameters, "weights"]
+    known = list(inspect.signature(func).parameters)
 
     @functools.wraps(func)
-    def wrapper(*args, weights=None, **kwargs):
+    def wrapper(*args, **kwargs):
         check_keywords(func.__name__, known, kwargs)
-        check_weights(weights)
-        model = func(*args, **kwargs)
-        if weights is not None:
-            from cnnzoo.transfer.imagenet import load_pretrained  # cnnzoo.transfer builds on models
+        return func(*args, **kwargs)
 
-            load_pretrained(model, weights)
-        return model
-
-    weights = inspect.Parameter("weights", inspect.Parameter.KEYWORD_ONLY, default=None)
-    wrapper.__signature__ = signature.replace(parameters=[*signature.parameters.values(), weights])
     return wrapper
 
 
@@ -234,23 +242,42 @@ def per_stage_paddings(argument: str, value, stages: int, rank: int) -> tuple:
 MAX_NOISE = 1.0
 
 
+# The arguments every factory takes, in the order its signature lists them.
+SHARED_ARGUMENTS = tuple(field.name for field in dataclasses.fields(CommonArgs))
+
+
 def common_args(
-    *,
-    num_classes,
-    input_shape,
-    include_top,
-    pooling,
-    classifier_activation,
-    dropout,
-    name,
-    activation,
-    norm,
-    kernel_regularizer,
-    noise,
-    augmentation,
-    head_pooling: str = "flatten",
+    arguments: Mapping[str, Any], *, default_name: str, head_pooling: str = "flatten"
 ) -> CommonArgs:
-    """Checks the shared arguments; ``head_pooling`` is the family's pooling with the top."""
+    """Checks the shared arguments among a factory's ``arguments`` (its ``locals()``).
+
+    Args:
+        arguments: The factory's arguments by name; those in :data:`SHARED_ARGUMENTS`
+            are read, the others left to the family.
+        default_name: The model's name when ``name`` is ``None``.
+        head_pooling: The family's pooling with the top when ``pooling`` is ``None``.
+
+    Returns:
+        The checked :class:`CommonArgs`.
+
+    Raises:
+        ValueError: For a bad shared argument, named as the user typed it.
+
+    Example:
+        >>> def tiny(*, num_classes=10, input_shape=(8, 8, 1), include_top=True, pooling=None,
+        ...          classifier_activation="softmax", dropout=0.0, name=None, activation="relu",
+        ...          norm=None, kernel_regularizer=None, noise=None, augmentation=None,
+        ...          weights=None):
+        ...     return common_args(locals(), default_name="tiny")
+        >>> tiny().name, tiny().pooling, tiny(name="mine").name
+        ('tiny', 'flatten', 'mine')
+    """
+    (
+        num_classes, input_shape, include_top, pooling, classifier_activation, dropout, name,
+        activation, norm, kernel_regularizer, noise, augmentation, weights,
+    ) = (arguments[argument] for argument in SHARED_ARGUMENTS)  # fmt: skip
+    name = default_name if name is None else name
+    check_weights(weights)
     check_positive_int("num_classes", num_classes)
     check_bool("include_top", include_top)
     check_choice("pooling", pooling, POOLINGS)
@@ -283,4 +310,5 @@ def common_args(
         augmentation=resolve_augmentation(
             augmentation, channels=input_shape[-1], spatial_rank=len(input_shape) - 1
         ),
+        weights=weights,
     )

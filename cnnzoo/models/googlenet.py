@@ -12,7 +12,7 @@ from cnnzoo.family import Family, NamedModel, SearchDefaults
 from cnnzoo.layers import LocalResponseNormalization, conv_norm_act, inception_module, pool
 from cnnzoo.layers.head import prediction_layer
 from cnnzoo.layers.inception import INCEPTION_EPSILON
-from cnnzoo.models.auxiliary import check_aux_logits, with_auxiliary_outputs
+from cnnzoo.models.auxiliary import check_aux_logits
 from cnnzoo.models.common_args import (
     common_args,
     forwards_to,
@@ -89,6 +89,7 @@ def googlenet(
     kernel_regularizer=None,
     noise: float | None = None,
     augmentation=None,
+    weights=None,
 ) -> keras.Model:
     """GoogLeNet (Inception v1): a stem, nine Inception modules, global average pooling.
 
@@ -159,21 +160,10 @@ def googlenet(
     spec = VARIANTS[variant]
     check_choice("norm", norm, (VARIANT_NORM, None, "batch"))
     check_aux_logits(aux_logits, include_top)
-    args = common_args(
-        num_classes=num_classes,
-        input_shape=input_shape,
-        include_top=include_top,
-        pooling=pooling,
-        classifier_activation=classifier_activation,
-        dropout=spec["dropout"] if dropout is None else dropout,
-        name=DEFAULT_NAMES[variant] if name is None else name,
-        activation=activation,
-        norm=spec["norm"] if norm == VARIANT_NORM else norm,
-        kernel_regularizer=kernel_regularizer,
-        noise=noise,
-        augmentation=augmentation,
-        head_pooling="avg",
-    )
+    # The variant's defaults of the shared arguments.
+    dropout = spec["dropout"] if dropout is None else dropout
+    norm = spec["norm"] if norm == VARIANT_NORM else norm
+    args = common_args(locals(), default_name=DEFAULT_NAMES[variant], head_pooling="avg")
     if aux_logits and None in args.input_shape[:-1]:
         raise ValueError(
             "aux_logits=True flattens a pooled map, which needs every spatial size; "
@@ -260,8 +250,7 @@ def googlenet(
                 if aux_logits and module in AUX_AFTER:
                     aux_outputs.append(auxiliary_head(x, AUX_AFTER[module]))
             x = keras.layers.Identity(name=f"stage{stage}_out")(x)
-        model = args.finish(inputs, x, ())
-    return with_auxiliary_outputs(model, aux_outputs)
+        return args.finish(inputs, x, (), aux_outputs)
 
 
 _NOTES_COMMON = (

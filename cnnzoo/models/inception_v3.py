@@ -11,7 +11,7 @@ from cnnzoo.family import Family, KerasApplicationsWeights, NamedModel, SearchDe
 from cnnzoo.layers import conv_norm_act, pool
 from cnnzoo.layers.head import prediction_layer
 from cnnzoo.layers.inception import INCEPTION_EPSILON
-from cnnzoo.models.auxiliary import check_aux_logits, with_auxiliary_outputs
+from cnnzoo.models.auxiliary import check_aux_logits
 from cnnzoo.models.common_args import (
     common_args,
     keyword_checked,
@@ -126,6 +126,7 @@ def inception_v3(
     kernel_regularizer=None,
     noise: float | None = None,
     augmentation=None,
+    weights=None,
 ) -> keras.Model:
     """Inception v3: a convolutional stem, eleven Inception modules, global average pooling.
 
@@ -193,21 +194,8 @@ def inception_v3(
     check_choice("variant", variant, tuple(VARIANTS))
     spec = VARIANTS[variant]
     check_aux_logits(aux_logits, include_top)
-    args = common_args(
-        num_classes=num_classes,
-        input_shape=input_shape,
-        include_top=include_top,
-        pooling=pooling,
-        classifier_activation=classifier_activation,
-        dropout=spec["dropout"] if dropout is None else dropout,
-        name="inception_v3" if name is None else name,
-        activation=activation,
-        norm=norm,
-        kernel_regularizer=kernel_regularizer,
-        noise=noise,
-        augmentation=augmentation,
-        head_pooling="avg",
-    )
+    dropout = spec["dropout"] if dropout is None else dropout  # the variant's
+    args = common_args(locals(), default_name="inception_v3", head_pooling="avg")
     if len(args.input_shape) != 3:
         raise ValueError(
             "inception_v3 factorizes convolutions into 1x7 and 7x1 (1x3 and 3x1) kernels, "
@@ -286,8 +274,7 @@ def inception_v3(
             if aux_logits and module == AUX_AFTER:
                 aux_outputs.append(auxiliary_head(x))
         x = keras.layers.Identity(name=f"stage{stage}_out")(x)
-        model = args.finish(inputs, x, ())
-    return with_auxiliary_outputs(model, aux_outputs)
+        return args.finish(inputs, x, (), aux_outputs)
 
 
 FAMILY = Family(

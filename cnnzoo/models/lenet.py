@@ -91,6 +91,7 @@ def lenet5(
     kernel_regularizer=None,
     noise: float | None = None,
     augmentation=None,
+    weights=None,
 ) -> keras.Model:
     """LeNet-5: C1 (6@5x5), S2, C3 (16@5x5), S4, C5 (120@5x5), F6 (84), 10 outputs.
 
@@ -155,19 +156,9 @@ def lenet5(
     """
     check_choice("variant", variant, tuple(VARIANTS))
     spec = VARIANTS[variant]
+    activation = spec["activation"] if activation is None else activation  # the variant's
     args = common_args(
-        num_classes=num_classes,
-        input_shape=input_shape,
-        include_top=include_top,
-        pooling=pooling,
-        classifier_activation=classifier_activation,
-        dropout=dropout,
-        name=("lenet5" if variant == "original" else f"lenet5_{variant}") if name is None else name,
-        activation=spec["activation"] if activation is None else activation,
-        norm=norm,
-        kernel_regularizer=kernel_regularizer,
-        noise=noise,
-        augmentation=augmentation,
+        locals(), default_name=("lenet5" if variant == "original" else f"lenet5_{variant}")
     )
     filters = check_units("filters", filters)
     if len(filters) != 3:

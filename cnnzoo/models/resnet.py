@@ -173,6 +173,7 @@ def resnet(
     kernel_regularizer=None,
     noise: float | None = None,
     augmentation=None,
+    weights=None,
 ) -> keras.Model:
     """A residual network from the paper's Table 1; ``resnet18`` ... ``resnet152v2`` and
     :func:`cifar_resnet` call this.
@@ -267,21 +268,7 @@ def resnet(
         block = DEPTHS[depth][0] if block is None else block
         depths = DEPTHS[depth][1] if depths is None else depths
     check_choice("block", block, ("basic", "bottleneck"))
-    args = common_args(
-        num_classes=num_classes,
-        input_shape=input_shape,
-        include_top=include_top,
-        pooling=pooling,
-        classifier_activation=classifier_activation,
-        dropout=dropout,
-        name=default_name if name is None else name,
-        activation=activation,
-        norm=norm,
-        kernel_regularizer=kernel_regularizer,
-        noise=noise,
-        augmentation=augmentation,
-        head_pooling="avg",
-    )
+    args = common_args(locals(), default_name=default_name, head_pooling="avg")
     depths = check_units("depths", depths)
     widths = check_units("widths", widths)
     if len(widths) != len(depths):

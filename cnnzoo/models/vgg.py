@@ -60,6 +60,7 @@ def vgg(
     kernel_regularizer=None,
     noise: float | None = None,
     augmentation=None,
+    weights=None,
 ) -> keras.Model:
     """A VGG network from the paper's Table 1; ``vgg11`` ... ``vgg19_bn`` call this.
 
@@ -110,20 +111,7 @@ def vgg(
         (None, 1, 1, 512)
     """
     check_choice("config", config, tuple(CONFIGS))
-    args = common_args(
-        num_classes=num_classes,
-        input_shape=input_shape,
-        include_top=include_top,
-        pooling=pooling,
-        classifier_activation=classifier_activation,
-        dropout=dropout,
-        name=(config + ("_bn" if norm == "batch" else "")) if name is None else name,
-        activation=activation,
-        norm=norm,
-        kernel_regularizer=kernel_regularizer,
-        noise=noise,
-        augmentation=augmentation,
-    )
+    args = common_args(locals(), default_name=(config + ("_bn" if norm == "batch" else "")))
     depths = check_units("depths", CONFIGS[config] if depths is None else depths)
     widths = check_units("widths", widths)
     if len(widths) != len(depths):

@@ -31,7 +31,6 @@ build. An unknown marker, or one with bad arguments, fails the build.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import importlib
 import importlib.util
 import inspect
@@ -50,8 +49,6 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 MARKER = re.compile(r"^<!--\s*cnnzoo:(?P<kind>[\w-]+)(?P<args>[^>]*?)\s*-->[ \t]*$", re.MULTILINE)
 IMAGES = "images/generated"
 ROLE = re.compile(r":(?:func|class|meth|mod|attr|exc|data|obj):`~?([^`]+)`")
-# Added to every factory by @keyword_checked, so not in CommonArgs: a shared argument too.
-WEIGHTS_ARGUMENT = "weights"
 MODELS_PAGE = "models/index.md"
 _TEMP = tempfile.TemporaryDirectory(prefix="cnnzoo-docs-")
 
@@ -140,9 +137,9 @@ def _cell(text: str) -> str:
 
 
 def _shared_names() -> list[str]:
-    from cnnzoo.models.common_args import CommonArgs
+    from cnnzoo.models.common_args import SHARED_ARGUMENTS
 
-    return [field.name for field in dataclasses.fields(CommonArgs)] + [WEIGHTS_ARGUMENT]
+    return list(SHARED_ARGUMENTS)
 
 
 def _factory(path: str):
@@ -218,7 +215,7 @@ SHARED_ARGS = {
         'A preset name (`"standard"`, ...), a Keras layer or a list of layers, applied to '
         "the input in training only ([Augmentation]({guides}/augmentation.md))."
     ),
-    WEIGHTS_ARGUMENT: (
+    "weights": (
         '`None` (fresh weights), `"imagenet"` (keras.applications\' weights, for the '
         "architectures that have them), or a saved cnnzoo model (`.keras`, `.weights.h5`, "
         "a `keras.Model`) loaded by layer name "
