@@ -162,7 +162,46 @@ def alexnet(
     if len(widths) != len(rows):
         raise ValueError(f"widths must give the 5 convolutions' maps; received widths={widths!r}.")
 
-    rank = args.spatial_rank
+    kernels, layer_strides, paddings, layer_groups = _conv_settings(
+        rows,
+        args.spatial_rank,
+        kernel_size=kernel_size,
+        strides=strides,
+        padding=padding,
+        groups=groups,
+        stem_kernel_size=stem_kernel_size,
+        stem_strides=stem_strides,
+        stem_padding=stem_padding,
+    )
+    check_window("pool_size", pool_size, args.spatial_rank)
+    if pool_strides is not None:
+        check_window("pool_strides", pool_strides, args.spatial_rank)
+    lrn = check_bool("lrn", spec["lrn"] if lrn is None else lrn)
+    fc_units = check_units("fc_units", fc_units)
+
+    small_input_hint = (
+        " For small images such as 32x32, use stem_kernel_size=3, stem_strides=1, "
+        "stem_padding='same' (and pooling='avg' to pool before the head)."
+    )
+    convs = tuple(zip(widths, kernels, layer_strides, paddings, layer_groups, strict=True))
+    with naming_input_shape(args.input_shape, small_input_hint):
+        return _build(args, rows, convs, lrn, pool_size, pool_strides, fc_units)
+
+
+def _conv_settings(
+    rows,
+    rank,
+    *,
+    kernel_size,
+    strides,
+    padding,
+    groups,
+    stem_kernel_size,
+    stem_strides,
+    stem_padding,
+):
+    """Kernels, strides, paddings and groups of the five convolutions, each the variant's
+    (a column of ``rows``) or the user's, with the stem's overrides on the first."""
 
     def window(argument, value):
         return check_window(argument, value, rank)
@@ -171,7 +210,6 @@ def alexnet(
         return check_padding(argument, value, rank)
 
     def per_layer(argument, value, column, check, stem_argument=None, stem_value=None):
-        """The five layers' values, the variant's or the user's, with the stem's override."""
         if value is None:
             values = tuple(row[column] for row in rows)
         else:
@@ -181,44 +219,39 @@ def alexnet(
             values = (stem_value, *values[1:])
         return values
 
-    kernels = per_layer("kernel_size", kernel_size, 2, window, "stem_kernel_size", stem_kernel_size)
-    layer_strides = per_layer("strides", strides, 3, window, "stem_strides", stem_strides)
-    paddings = per_layer("padding", padding, 4, zero_padding, "stem_padding", stem_padding)
-    layer_groups = per_layer("groups", groups, 5, check_positive_int)
-    check_window("pool_size", pool_size, rank)
-    if pool_strides is not None:
-        check_window("pool_strides", pool_strides, rank)
-    lrn = check_bool("lrn", spec["lrn"] if lrn is None else lrn)
-    fc_units = check_units("fc_units", fc_units)
-
-    small_input_hint = (
-        " For small images such as 32x32, use stem_kernel_size=3, stem_strides=1, "
-        "stem_padding='same' (and pooling='avg' to pool before the head)."
+    return (
+        per_layer("kernel_size", kernel_size, 2, window, "stem_kernel_size", stem_kernel_size),
+        per_layer("strides", strides, 3, window, "stem_strides", stem_strides),
+        per_layer("padding", padding, 4, zero_padding, "stem_padding", stem_padding),
+        per_layer("groups", groups, 5, check_positive_int),
     )
-    with naming_input_shape(args.input_shape, small_input_hint):
-        inputs, x = args.model_input()
-        block = 0
-        for index, stage in enumerate(row[0] for row in rows):
-            block = 1 if index == 0 or stage != rows[index - 1][0] else block + 1
-            x = conv_norm_act(
-                x,
-                widths[index],
-                kernels[index],
-                strides=layer_strides[index],
-                padding=paddings[index],
-                groups=layer_groups[index],
-                norm=args.norm,
-                activation=args.activation,
-                kernel_regularizer=args.kernel_regularizer,
-                name=f"stage{stage}_block{block}",
-            )
-            stage_ends = index == len(rows) - 1 or rows[index + 1][0] != stage
-            if stage_ends:
-                if lrn and stage in LRN_STAGES:
-                    x = LocalResponseNormalization(name=f"stage{stage}_lrn")(x)
-                x = pool(x, "max", pool_size, strides=pool_strides, name=f"stage{stage}_pool")
-                x = keras.layers.Identity(name=f"stage{stage}_out")(x)
-        return args.finish(inputs, x, fc_units)
+
+
+def _build(args, rows, convs, lrn, pool_size, pool_strides, fc_units) -> keras.Model:
+    inputs, x = args.model_input()
+    block = 0
+    for index, (width, kernel, conv_strides, conv_padding, conv_groups) in enumerate(convs):
+        stage = rows[index][0]
+        block = 1 if index == 0 or stage != rows[index - 1][0] else block + 1
+        x = conv_norm_act(
+            x,
+            width,
+            kernel,
+            strides=conv_strides,
+            padding=conv_padding,
+            groups=conv_groups,
+            norm=args.norm,
+            activation=args.activation,
+            kernel_regularizer=args.kernel_regularizer,
+            name=f"stage{stage}_block{block}",
+        )
+        stage_ends = index == len(rows) - 1 or rows[index + 1][0] != stage
+        if stage_ends:
+            if lrn and stage in LRN_STAGES:
+                x = LocalResponseNormalization(name=f"stage{stage}_lrn")(x)
+            x = pool(x, "max", pool_size, strides=pool_strides, name=f"stage{stage}_pool")
+            x = keras.layers.Identity(name=f"stage{stage}_out")(x)
+    return args.finish(inputs, x, fc_units)
 
 
 @forwards_to(alexnet, defaults={"variant": "single_tower"})
