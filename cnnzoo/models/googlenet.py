@@ -175,82 +175,92 @@ def googlenet(
     kernel_5x5 = spec["kernel_5x5"] if kernel_5x5 is None else kernel_5x5
     check_positive_int("kernel_5x5", kernel_5x5)
 
-    def conv(x, filters, kernel, name, **kwargs):
-        return conv_norm_act(
-            x,
-            filters,
-            kernel,
-            norm=args.norm,
-            activation=args.activation,
-            kernel_regularizer=args.kernel_regularizer,
-            norm_epsilon=INCEPTION_EPSILON,
-            name=name,
-            **kwargs,
-        )
-
-    def auxiliary_head(x, prefix):
-        # Section 5; at 224: (N, 14, 14, 512) -> (N, 4, 4, 512) -> (N, 4, 4, 128) -> 2048.
-        x = pool(x, "avg", 5, strides=3, name=f"{prefix}_pool")
-        x = conv(x, AUX_FILTERS, 1, f"{prefix}_1x1")
-        x = keras.layers.Flatten(name=f"{prefix}_flatten")(x)
-        x = keras.layers.Dense(
-            AUX_UNITS, kernel_regularizer=args.kernel_regularizer, name=f"{prefix}_fc"
-        )(x)
-        x = keras.layers.Activation(args.activation, name=f"{prefix}_fc_act")(x)
-        x = keras.layers.Dropout(AUX_DROPOUT, name=f"{prefix}_dropout")(x)
-        return prediction_layer(
-            args.num_classes,
-            args.classifier_activation,
-            args.kernel_regularizer,
-            f"{prefix}_predictions",
-        )(x)
-
     hint = (
         " GoogLeNet halves the input five times ('same' padding) and needs at least 17 per "
         "axis; the auxiliary heads (aux_logits=True) need at least 65."
     )
     with naming_input_shape(args.input_shape, hint):
-        inputs, x = args.model_input()
-        # Stage 1, stride 2. The 3-pixel padding of Caffe and torchvision (an explicit
-        # padding keeps their alignment, where "same" would pad 2 before and 3 after).
-        x = conv(x, 64, 7, "conv1", strides=2, padding=3)
-        x = keras.layers.Identity(name="stage1_out")(x)  # (N, 112, 112, 64)
-        # Stage 2, stride 4.
-        x = pool(x, "max", 3, strides=STAGE_POOL_STRIDE, padding="same", name="pool1")
-        if lrn:
-            x = LocalResponseNormalization(**LRN_ARGS, name="lrn1")(x)
-        x = conv(x, 64, 1, "conv2_reduce")
-        x = conv(x, 192, 3, "conv2")
-        if lrn:
-            x = LocalResponseNormalization(**LRN_ARGS, name="lrn2")(x)
-        x = keras.layers.Identity(name="stage2_out")(x)  # (N, 56, 56, 192)
-        aux_outputs = []
-        # Stages 3-5, strides 8, 16, 32: (N, 28, 28, 480), (N, 14, 14, 832), (N, 7, 7, 1024).
-        for stage, modules in MODULES.items():
-            pool_size = spec["pool4_size"] if stage == 5 else 3
-            x = pool(
+        return _build(args, spec, lrn, kernel_5x5, aux_logits)
+
+
+def _conv(args, x, filters, kernel, name, **kwargs):
+    return conv_norm_act(
+        x,
+        filters,
+        kernel,
+        norm=args.norm,
+        activation=args.activation,
+        kernel_regularizer=args.kernel_regularizer,
+        norm_epsilon=INCEPTION_EPSILON,
+        name=name,
+        **kwargs,
+    )
+
+
+def _auxiliary_head(args, x, prefix):
+    # Section 5; at 224: (N, 14, 14, 512) -> (N, 4, 4, 512) -> (N, 4, 4, 128) -> 2048.
+    x = pool(x, "avg", 5, strides=3, name=f"{prefix}_pool")
+    x = _conv(args, x, AUX_FILTERS, 1, f"{prefix}_1x1")
+    x = keras.layers.Flatten(name=f"{prefix}_flatten")(x)
+    x = keras.layers.Dense(
+        AUX_UNITS, kernel_regularizer=args.kernel_regularizer, name=f"{prefix}_fc"
+    )(x)
+    x = keras.layers.Activation(args.activation, name=f"{prefix}_fc_act")(x)
+    x = keras.layers.Dropout(AUX_DROPOUT, name=f"{prefix}_dropout")(x)
+    return prediction_layer(
+        args.num_classes,
+        args.classifier_activation,
+        args.kernel_regularizer,
+        f"{prefix}_predictions",
+    )(x)
+
+
+def _stem(args, x, lrn):
+    # Stage 1, stride 2. The 3-pixel padding of Caffe and torchvision (an explicit
+    # padding keeps their alignment, where "same" would pad 2 before and 3 after).
+    x = _conv(args, x, 64, 7, "conv1", strides=2, padding=3)
+    x = keras.layers.Identity(name="stage1_out")(x)  # (N, 112, 112, 64)
+    # Stage 2, stride 4.
+    x = pool(x, "max", 3, strides=STAGE_POOL_STRIDE, padding="same", name="pool1")
+    if lrn:
+        x = LocalResponseNormalization(**LRN_ARGS, name="lrn1")(x)
+    x = _conv(args, x, 64, 1, "conv2_reduce")
+    x = _conv(args, x, 192, 3, "conv2")
+    if lrn:
+        x = LocalResponseNormalization(**LRN_ARGS, name="lrn2")(x)
+    return keras.layers.Identity(name="stage2_out")(x)  # (N, 56, 56, 192)
+
+
+def _build(args, spec, lrn, kernel_5x5, aux_logits) -> keras.Model:
+    inputs, x = args.model_input()
+    x = _stem(args, x, lrn)
+    aux_outputs = []
+    # Stages 3-5, strides 8, 16, 32: (N, 28, 28, 480), (N, 14, 14, 832), (N, 7, 7, 1024).
+    for stage, modules in MODULES.items():
+        pool_size = spec["pool4_size"] if stage == 5 else 3
+        x = pool(
+            x,
+            "max",
+            pool_size,
+            strides=STAGE_POOL_STRIDE,
+            padding="same",
+            name=f"pool{stage - 1}",
+        )
+        for module, widths in modules.items():
+            x = inception_module(
                 x,
-                "max",
-                pool_size,
-                strides=STAGE_POOL_STRIDE,
-                padding="same",
-                name=f"pool{stage - 1}",
+                *widths,
+                kernel_5x5=kernel_5x5,
+                norm=args.norm,
+                activation=args.activation,
+                kernel_regularizer=args.kernel_regularizer,
+                norm_epsilon=INCEPTION_EPSILON,
+                name=f"inception{module}",
             )
-            for module, widths in modules.items():
-                x = inception_module(
-                    x,
-                    *widths,
-                    kernel_5x5=kernel_5x5,
-                    norm=args.norm,
-                    activation=args.activation,
-                    kernel_regularizer=args.kernel_regularizer,
-                    norm_epsilon=INCEPTION_EPSILON,
-                    name=f"inception{module}",
-                )
-                if aux_logits and module in AUX_AFTER:
-                    aux_outputs.append(auxiliary_head(x, AUX_AFTER[module]))
-            x = keras.layers.Identity(name=f"stage{stage}_out")(x)
-        return args.finish(inputs, x, (), aux_outputs)
+            if aux_logits and module in AUX_AFTER:
+                aux_outputs.append(_auxiliary_head(args, x, AUX_AFTER[module]))
+        x = keras.layers.Identity(name=f"stage{stage}_out")(x)
+    return args.finish(inputs, x, (), aux_outputs)
 
 
 _NOTES_COMMON = (
