@@ -250,23 +250,7 @@ def resnet(
     check_choice("stem", stem, STEMS)
     check_choice("shortcut", shortcut, SHORTCUTS)
     check_choice("downsample", downsample, DOWNSAMPLES)
-    if depth is None:
-        if block is None or depths is None:
-            raise ValueError(
-                "resnet(depth=None) needs both block and depths; received "
-                f"block={block!r}, depths={depths!r}."
-            )
-        default_name = "resnet"
-    elif depth not in tuple(DEPTHS):  # a tuple: an unhashable depth is refused, not a TypeError
-        raise ValueError(
-            f"depth must be one of {tuple(DEPTHS)} (the paper's Table 1), or None with "
-            f"block and depths; received depth={depth!r}. For the CIFAR-10 networks "
-            "(6n+2 layers: 20, 32, 44, 56, 110) use cifar_resnet(depth)."
-        )
-    else:
-        default_name = f"resnet{depth}" + {"v1": "_v1", "v1.5": "", "v2": "v2"}[variant]
-        block = DEPTHS[depth][0] if block is None else block
-        depths = DEPTHS[depth][1] if depths is None else depths
+    default_name, block, depths = _table_depth(depth, variant, block, depths)
     check_choice("block", block, ("basic", "bottleneck"))
     args = common_args(locals(), default_name=default_name, head_pooling="avg")
     depths = check_units("depths", depths)
@@ -290,6 +274,41 @@ def resnet(
         stem_width = max(1, round(stem_width * width))
     check_bool("zero_init_residual", zero_init_residual)
     drop_path_rate = check_rate("drop_path_rate", drop_path_rate)
+    plan = plan_strides(depths, stage_strides, downsample)
+    with naming_input_shape(args.input_shape, _downsampling_hint(stem, stage_strides)):
+        inputs, x = args.model_input()
+        x = _stem(x, stem, stem_width, variant, args)
+        widths = [max(1, round(stage_width * width)) for stage_width in widths]
+        layout = tuple(zip(depths, widths, plan, strict=True))
+        x = _stages(x, args, variant, block, layout, shortcut, zero_init_residual, drop_path_rate)
+        return args.finish(inputs, x, ())
+
+
+def _table_depth(depth, variant, block, depths):
+    """The default name, block and blocks per stage of a Table 1 ``depth``; with
+    ``depth=None``, of ``block`` and ``depths``, which it then needs."""
+    if depth is None:
+        if block is None or depths is None:
+            raise ValueError(
+                "resnet(depth=None) needs both block and depths; received "
+                f"block={block!r}, depths={depths!r}."
+            )
+        return "resnet", block, depths
+    if depth not in tuple(DEPTHS):  # a tuple: an unhashable depth is refused, not a TypeError
+        raise ValueError(
+            f"depth must be one of {tuple(DEPTHS)} (the paper's Table 1), or None with "
+            f"block and depths; received depth={depth!r}. For the CIFAR-10 networks "
+            "(6n+2 layers: 20, 32, 44, 56, 110) use cifar_resnet(depth)."
+        )
+    return (
+        f"resnet{depth}" + {"v1": "_v1", "v1.5": "", "v2": "v2"}[variant],
+        DEPTHS[depth][0] if block is None else block,
+        DEPTHS[depth][1] if depths is None else depths,
+    )
+
+
+def _stages(x, args, variant, block, layout, shortcut, zero_init_residual, drop_path_rate):
+    """The residual stages; ``layout`` gives each stage's blocks, width and block strides."""
     spec = VARIANTS[variant]
     block_fn = BLOCKS[spec["preact"], block]
     block_options = dict(
@@ -302,31 +321,25 @@ def resnet(
     )
     if block == "bottleneck" and not spec["preact"]:
         block_options["stride_on"] = spec["stride_on"]
-    total_blocks = sum(depths)
-
-    plan = plan_strides(depths, stage_strides, downsample)
-    with naming_input_shape(args.input_shape, _downsampling_hint(stem, stage_strides)):
-        inputs, x = args.model_input()
-        x = _stem(x, stem, stem_width, variant, args)
-        index = 0
-        for stage, (blocks, stage_width) in enumerate(zip(depths, widths, strict=True), start=1):
-            for j in range(1, blocks + 1):
-                index += 1
-                block_strides = plan[stage - 1][j - 1]
-                x = block_fn(
-                    x,
-                    max(1, round(stage_width * width)),
-                    strides=block_strides,
-                    drop_path_rate=drop_path_rate * index / total_blocks,
-                    name=f"stage{stage}_block{j}",
-                    # Striding a later block keeps the width: subsample the identity.
-                    **{**block_options, **({"shortcut": "zero_pad"} if j > 1 else {})},
-                )
-            if spec["preact"] and stage == stages:
-                # Pre-activation leaves the last sum un-normalized; keras.applications' post_bn.
-                x = norm_act(x, norm=args.norm, activation=args.activation, name="post")
-            x = keras.layers.Identity(name=f"stage{stage}_out")(x)
-        return args.finish(inputs, x, ())
+    total_blocks = sum(blocks for blocks, _, _ in layout)
+    index = 0
+    for stage, (blocks, stage_width, block_strides) in enumerate(layout, start=1):
+        for j in range(1, blocks + 1):
+            index += 1
+            x = block_fn(
+                x,
+                stage_width,
+                strides=block_strides[j - 1],
+                drop_path_rate=drop_path_rate * index / total_blocks,
+                name=f"stage{stage}_block{j}",
+                # Striding a later block keeps the width: subsample the identity.
+                **{**block_options, **({"shortcut": "zero_pad"} if j > 1 else {})},
+            )
+        if spec["preact"] and stage == len(layout):
+            # Pre-activation leaves the last sum un-normalized; keras.applications' post_bn.
+            x = norm_act(x, norm=args.norm, activation=args.activation, name="post")
+        x = keras.layers.Identity(name=f"stage{stage}_out")(x)
+    return x
 
 
 # Section 4.2; cifar_resnet sets the blocks per stage, (n, n, n), from its depth.
