@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import keras
 
 from cnnzoo.checks import (
@@ -203,78 +205,86 @@ def inception_v3(
             f"input_shape={input_shape!r}."
         )
 
-    def conv(x, filters, kernel, name, strides=1, padding="same"):
-        return conv_norm_act(
-            x,
-            filters,
-            kernel,
-            strides=strides,
-            padding=padding,
-            norm=args.norm,
-            activation=args.activation,
-            kernel_regularizer=args.kernel_regularizer,
-            norm_scale=spec["norm_scale"],
-            norm_epsilon=INCEPTION_EPSILON,
-            name=name,
-        )
-
-    def branch(x, module, branch_name, steps):
-        conv_steps = sum(1 for step in steps if not isinstance(step[0], str))
-        number = 0
-        for step in steps:
-            if isinstance(step[0], str):  # pooling
-                kind, strides, padding = step
-                x = pool(x, kind, 3, strides=strides, padding=padding, name=f"{module}_pool")
-                continue
-            number += 1
-            prefix = f"{module}_{branch_name}" + (f"_{number}" if conv_steps > 1 else "")
-            if isinstance(step[0], tuple):  # expanded pair, concatenated
-                pair = [conv(x, *conv_step, f"{prefix}{part}") for part, conv_step in
-                        zip("ab", step, strict=True)]  # fmt: skip
-                x = keras.layers.Concatenate(name=f"{module}_{branch_name}")(pair)
-            else:
-                x = conv(x, *step[:2], prefix, *step[2:])
-        return x
-
-    def auxiliary_head(x):
-        # torchvision's InceptionAux: (N, 17, 17, 768) -> 5x5 -> 1x1 at 299.
-        x = pool(x, "avg", 5, strides=3, name="aux_pool")
-        x = conv(x, 128, 1, "aux_1x1")
-        x = conv(x, 768, 5, "aux_5x5", padding="valid")
-        x = keras.layers.GlobalAveragePooling2D(name="aux_avg_pool")(x)
-        return prediction_layer(
-            args.num_classes, args.classifier_activation, args.kernel_regularizer, "aux_predictions"
-        )(x)
-
     hint = (
         " Inception v3 needs at least 75x75 (as keras.applications); its auxiliary head "
         "(aux_logits=True) needs 299x299 (as torchvision's)."
     )
     with naming_input_shape(args.input_shape, hint):
-        inputs, x = args.model_input()
-        aux_outputs = []
-        stage = 1
-        layers = [(row[0], "stem", row[1:]) for row in STEM]
-        layers += [(row[0], "module", row[1:]) for row in MODULES]
-        for layer_stage, kind, row in layers:
-            if layer_stage != stage:
-                x = keras.layers.Identity(name=f"stage{stage}_out")(x)
-                stage = layer_stage
-            if kind == "stem":
-                layer_name, filters, kernel, strides, padding = row
-                if filters in ("max", "avg"):
-                    x = pool(x, filters, kernel, strides=strides, padding=padding, name=layer_name)
-                else:
-                    x = conv(x, filters, kernel, layer_name, strides, padding)
-                continue
-            module, module_kind, width = row
-            branches = MODULE_KINDS[module_kind](width)
-            outputs = [branch(x, module, *branch_spec) for branch_spec in branches]
-            x = keras.layers.Concatenate(name=module)(outputs)
-            if aux_logits and module == AUX_AFTER:
-                aux_outputs.append(auxiliary_head(x))
-        x = keras.layers.Identity(name=f"stage{stage}_out")(x)
-        return args.finish(inputs, x, (), aux_outputs)
+        return _build(args, spec, aux_logits)
+
+
+def _conv(args, norm_scale, x, filters, kernel, name, strides=1, padding="same"):
+    return conv_norm_act(
+        x,
+        filters,
+        kernel,
+        strides=strides,
+        padding=padding,
+        norm=args.norm,
+        activation=args.activation,
+        kernel_regularizer=args.kernel_regularizer,
+        norm_scale=norm_scale,
+        norm_epsilon=INCEPTION_EPSILON,
+        name=name,
+    )
+
+
+def _branch(conv, x, module, branch_name, steps):
+    conv_steps = sum(1 for step in steps if not isinstance(step[0], str))
+    number = 0
+    for step in steps:
+        if isinstance(step[0], str):  # pooling
+            kind, strides, padding = step
+            x = pool(x, kind, 3, strides=strides, padding=padding, name=f"{module}_pool")
+            continue
+        number += 1
+        prefix = f"{module}_{branch_name}" + (f"_{number}" if conv_steps > 1 else "")
+        if isinstance(step[0], tuple):  # expanded pair, concatenated
+            pair = [conv(x, *conv_step, f"{prefix}{part}") for part, conv_step in
+                    zip("ab", step, strict=True)]  # fmt: skip
+            x = keras.layers.Concatenate(name=f"{module}_{branch_name}")(pair)
+        else:
+            x = conv(x, *step[:2], prefix, *step[2:])
+    return x
+
+
+def _auxiliary_head(conv, args, x):
+    # torchvision's InceptionAux: (N, 17, 17, 768) -> 5x5 -> 1x1 at 299.
+    x = pool(x, "avg", 5, strides=3, name="aux_pool")
+    x = conv(x, 128, 1, "aux_1x1")
+    x = conv(x, 768, 5, "aux_5x5", padding="valid")
+    x = keras.layers.GlobalAveragePooling2D(name="aux_avg_pool")(x)
+    return prediction_layer(
+        args.num_classes, args.classifier_activation, args.kernel_regularizer, "aux_predictions"
+    )(x)
+
+
+def _build(args, spec, aux_logits) -> keras.Model:
+    conv = functools.partial(_conv, args, spec["norm_scale"])
+    inputs, x = args.model_input()
+    aux_outputs = []
+    stage = 1
+    layers = [(row[0], "stem", row[1:]) for row in STEM]
+    layers += [(row[0], "module", row[1:]) for row in MODULES]
+    for layer_stage, kind, row in layers:
+        if layer_stage != stage:
+            x = keras.layers.Identity(name=f"stage{stage}_out")(x)
+            stage = layer_stage
+        if kind == "stem":
+            layer_name, filters, kernel, strides, padding = row
+            if filters in ("max", "avg"):
+                x = pool(x, filters, kernel, strides=strides, padding=padding, name=layer_name)
+            else:
+                x = conv(x, filters, kernel, layer_name, strides, padding)
+            continue
+        module, module_kind, width = row
+        branches = MODULE_KINDS[module_kind](width)
+        outputs = [_branch(conv, x, module, *branch_spec) for branch_spec in branches]
+        x = keras.layers.Concatenate(name=module)(outputs)
+        if aux_logits and module == AUX_AFTER:
+            aux_outputs.append(_auxiliary_head(conv, args, x))
+    x = keras.layers.Identity(name=f"stage{stage}_out")(x)
+    return args.finish(inputs, x, (), aux_outputs)
 
 
 FAMILY = Family(
