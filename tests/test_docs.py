@@ -242,8 +242,7 @@ def _missing_from_model_tables(folder: Path) -> list[str]:
 
 def _documented(name: str, obj) -> bool:
     """Whether the API reference must show ``obj``: classes, and functions written with
-    ``def`` under their own name (not the factories generated in a loop, such as
-    ``resnet18``, whose docstrings exist only at run time)."""
+    ``def`` under their own name (every named model is one)."""
     if inspect.isclass(obj):
         return True
     function = inspect.unwrap(obj)
