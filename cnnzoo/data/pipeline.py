@@ -127,45 +127,20 @@ def pipeline(
     mix_layer = _mix_layer(mix, None if seed is None else seed + 2)
     if mix_layer is not None and batch_size is None:
         raise ValueError(f"mix needs batches; received batch_size=None with mix={mix!r}.")
-    one_hot = mix is not None if one_hot is None else one_hot
-    if one_hot and num_classes is None:
-        num_classes = _output_size(model_or_input_shape)
-    if one_hot and (not is_int(num_classes) or num_classes < 2):
-        raise ValueError(
-            "One-hot labels (needed by mix) need num_classes, an int >= 2, or a model with "
-            f"one output; received num_classes={num_classes!r}."
-        )
+    one_hot, num_classes = _label_encoding(mix, one_hot, num_classes, model_or_input_shape)
 
     dataset, has_labels = _unbatched(data)
     if mix_layer is not None and not has_labels:
         raise ValueError(f"mix needs labels; the data has images only (mix={mix!r}).")
     image_spec = dataset.element_spec[0] if has_labels else dataset.element_spec
-    channels = channels or image_spec.shape[-1]
-    if channels is None:
-        raise ValueError(
-            "The images' channel count is not known; give model_or_input_shape a channel "
-            "count (for example (224, 224, 3))."
-        )
-    if image_spec.shape[-1] is not None:
-        convert_channels(tf.zeros((1, 1, image_spec.shape[-1])), channels)  # fails early
+    channels = _image_channels(image_spec, channels)
     if input_range is None:
         input_range = _DTYPE_RANGES.get(image_spec.dtype, (0.0, 255.0))
-    size = (height, width)
     static_size = tuple(image_spec.shape[:2])
-    needs_resize = None not in size and static_size != size
-
-    def convert(image):
-        image = convert_channels(tf.cast(image, tf.float32), channels)
-        if needs_resize:
-            image = resize_images(image, size, resize, interpolation)
-        if value_range is not None:
-            image = rescale(image, input_range, value_range)
-        return tf.ensure_shape(image, (height, width, channels))
-
-    def encode(label):
-        if not one_hot or (label.shape.rank == 1 and label.shape[0] == num_classes):
-            return label if not one_hot else tf.cast(label, tf.float32)
-        return tf.one_hot(tf.cast(label, tf.int32), num_classes)
+    convert = _converter(
+        static_size, (height, width, channels), resize, interpolation, input_range, value_range
+    )
+    encode = _encoder(one_hot, num_classes)
 
     autotune = tf.data.AUTOTUNE
     if has_labels:
@@ -193,6 +168,57 @@ def pipeline(
     if prefetch:
         dataset = dataset.prefetch(autotune)
     return dataset
+
+
+def _label_encoding(mix, one_hot, num_classes, model_or_input_shape):
+    """Whether the labels become one-hot, and their class count."""
+    one_hot = mix is not None if one_hot is None else one_hot
+    if one_hot and num_classes is None:
+        num_classes = _output_size(model_or_input_shape)
+    if one_hot and (not is_int(num_classes) or num_classes < 2):
+        raise ValueError(
+            "One-hot labels (needed by mix) need num_classes, an int >= 2, or a model with "
+            f"one output; received num_classes={num_classes!r}."
+        )
+    return one_hot, num_classes
+
+
+def _image_channels(image_spec, channels) -> int:
+    channels = channels or image_spec.shape[-1]
+    if channels is None:
+        raise ValueError(
+            "The images' channel count is not known; give model_or_input_shape a channel "
+            "count (for example (224, 224, 3))."
+        )
+    if image_spec.shape[-1] is not None:
+        convert_channels(tf.zeros((1, 1, image_spec.shape[-1])), channels)  # fails early
+    return channels
+
+
+def _converter(static_size, shape, resize, interpolation, input_range, value_range):
+    """The step from one image of the data to one of the model's ``shape``."""
+    height, width, channels = shape
+    size = (height, width)
+    needs_resize = None not in size and static_size != size
+
+    def convert(image):
+        image = convert_channels(tf.cast(image, tf.float32), channels)
+        if needs_resize:
+            image = resize_images(image, size, resize, interpolation)
+        if value_range is not None:
+            image = rescale(image, input_range, value_range)
+        return tf.ensure_shape(image, shape)
+
+    return convert
+
+
+def _encoder(one_hot, num_classes):
+    def encode(label):
+        if not one_hot or (label.shape.rank == 1 and label.shape[0] == num_classes):
+            return label if not one_hot else tf.cast(label, tf.float32)
+        return tf.one_hot(tf.cast(label, tf.int32), num_classes)
+
+    return encode
 
 
 def _random_steps(dataset, layer, mix_layer, has_labels: bool, seeded: bool):
