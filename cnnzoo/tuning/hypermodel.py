@@ -73,7 +73,7 @@ class CNNHyperModel(keras_tuner.HyperModel):
     norm, dropout, L2 and augmentation for the architecture; optimizer, learning rate,
     weight decay, label smoothing, batch size and schedule for training. Epochs are the
     tuner's budget. With ``pretrained=`` (a saved cnnzoo model or ``"imagenet"``) each
-    trial fine-tunes in two phases (:func:`cnnzoo.transfer.fine_tune`) and the space adds
+    trial fine-tunes in two phases (:func:`cnnzoo.transfer.fit_in_phases`) and the space adds
     ``unfreeze_stages`` and ``finetune_learning_rate``; the architecture is then the
     saved one, with a fresh head.
 
@@ -268,7 +268,7 @@ class CNNHyperModel(keras_tuner.HyperModel):
         )  # fmt: skip
 
     def _fine_tune(self, model, values, train, validation, budget, one_hot, kwargs):
-        from cnnzoo.transfer import Phase, fine_tune
+        from cnnzoo.transfer import Phase, fit_in_phases
 
         head_epochs = max(1, math.ceil(budget / 2))
         optimizer = values.get("optimizer", "adam")
@@ -282,7 +282,7 @@ class CNNHyperModel(keras_tuner.HyperModel):
                     trainable_stages=values["unfreeze_stages"], optimizer=optimizer,
                 )
             )  # fmt: skip
-        history = fine_tune(
+        history = fit_in_phases(
             model, train, validation, phases=phases, loss=self._loss(values, one_hot=one_hot),
             callbacks=kwargs.get("callbacks", ()), verbose=kwargs.get("verbose", 0),
         )  # fmt: skip
