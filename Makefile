@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: demo test test-backends lint format docs clean
+.PHONY: demo check test test-backends lint format docs clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -26,8 +26,16 @@ $(VENV)/.installed-docs: pyproject.toml | $(PY)
 demo: $(VENV)/.installed-demo
 	$(PY) -m cnnzoo.demo
 
+# The edit-test loop: ruff, then every test not marked slow (under 5 minutes on 2 cores).
+check: $(VENV)/.installed-test
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(PY) -m pytest -n 2 --dist worksteal -m "not slow" -q
+
+# Everything, slow tests included (what CI runs). Slow tests start first and worksteal
+# rebalances the two workers, so that no long test runs alone at the end.
 test: $(VENV)/.installed-test
-	$(PY) -m pytest -n 2 --durations=15
+	$(PY) -m pytest -n 2 --dist worksteal --durations=15
 
 $(VENV)/.installed-backends: pyproject.toml $(VENV)/.installed-test
 	$(PY) -m pip install --quiet -e ".[test,dev,backends]" "torch==2.13.0"

@@ -48,6 +48,12 @@ def small_kwargs(name: str, channels: int | None = None, num_classes: int = 5) -
     return kwargs
 
 
+def pytest_collection_modifyitems(items):
+    """The slow tests first (in their order), so that under pytest-xdist the longest start
+    early instead of running alone at the end."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
 @pytest.fixture(autouse=True)
 def _seed():
     keras.utils.set_random_seed(1234)

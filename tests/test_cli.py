@@ -144,6 +144,7 @@ def trained_run(tmp_path_factory):
     return root, result
 
 
+@pytest.mark.slow
 def test_train_prints_metrics_and_the_run_folder(trained_run):
     root, result = trained_run
     assert (
@@ -153,6 +154,7 @@ def test_train_prints_metrics_and_the_run_folder(trained_run):
     assert config["model_kwargs"] == {"variant": "modern"} and config["learning_rate"] == 3e-3
 
 
+@pytest.mark.slow
 def test_evaluate_writes_the_confusion_matrix_and_per_class_table(trained_run):
     root, _ = trained_run
     out = cnnzoo("evaluate", root / "run").stdout
@@ -165,6 +167,7 @@ def test_evaluate_writes_the_confusion_matrix_and_per_class_table(trained_run):
     assert (root / "run" / "confusion.png").read_bytes()[:4] == b"\x89PNG"
 
 
+@pytest.mark.slow
 def test_predict_gives_top_k_classes(trained_run):
     root, _ = trained_run
     images = sorted((root / "images" / "digit1").glob("*.png"))[:2]
@@ -175,6 +178,7 @@ def test_predict_gives_top_k_classes(trained_run):
     assert probabilities == sorted(probabilities, reverse=True) and sum(probabilities) <= 1.0001
 
 
+@pytest.mark.slow
 def test_export_formats(trained_run):
     root, _ = trained_run
     run = root / "run"
@@ -191,6 +195,7 @@ def test_export_formats(trained_run):
         assert (run / "export" / "model.onnx").stat().st_size > 10_000
 
 
+@pytest.mark.slow
 def test_speed_flags_reach_the_run(tmp_path, digits_folder):
     run = tmp_path / "run"
     cnnzoo("train", "lenet5", "--data", digits_folder, "--epochs", 1, "--batch-size", 4,
@@ -229,6 +234,7 @@ def test_commands_write_nothing_to_stderr(args):
     assert result.stderr == ""  # TensorFlow's start-up lines included (the last one imports it)
 
 
+@pytest.mark.slow
 def test_training_writes_no_tensorflow_start_up_lines(trained_run):
     _, result = trained_run
     assert tensorflow_noise(result.stderr) == []

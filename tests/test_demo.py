@@ -14,6 +14,7 @@ from cnnzoo.data import load_sample
 from cnnzoo.demo import run_demo
 
 
+@pytest.mark.slow
 def test_quick_demo_writes_a_readable_run_folder(tmp_path):
     out = tmp_path / "run"
     result = subprocess.run(

@@ -183,7 +183,17 @@ def _run_bash(block: Block) -> None:
         assert status in (0, None), f"{block.where}: `{command}` exited with status {status}"
 
 
-@pytest.mark.parametrize("page", PAGES_WITH_CODE, ids=_page_id)
+# Pages whose code trains or searches: `make check` leaves them to `make test`.
+TRAINING_PAGES = {"getting-started.md", "guides/cli.md", "guides/training-runs.md",
+                  "guides/fine-tuning.md", "guides/tuning.md", "guides/backends.md"}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "page",
+    [pytest.param(page, marks=pytest.mark.slow) if _page_id(page) in TRAINING_PAGES else page
+     for page in PAGES_WITH_CODE],
+    ids=_page_id,
+)  # fmt: skip
 def test_page_code_runs(page, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     keras.utils.set_random_seed(0)
@@ -301,6 +311,7 @@ def _unused_pictures(folder: Path) -> list[str]:
     ]
 
 
+@pytest.mark.slow
 def test_site_builds_strict_with_complete_tables_and_api(tmp_path):
     """One build (the slowest part) checked several ways."""
     result = _build_site(tmp_path)

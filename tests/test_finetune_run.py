@@ -124,6 +124,7 @@ def _finetune_command(run, weights, *extra):
     return [sys.executable, "-m", "cnnzoo", *command, *extra]
 
 
+@pytest.mark.slow
 def test_a_finetune_run_killed_in_phase_two_resumes_there(tmp_path, source_model):
     run = tmp_path / "run"
     env = quiet_env()

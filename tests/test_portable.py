@@ -32,7 +32,15 @@ def test_the_portable_models_cover_every_family():
     }
 
 
-@pytest.mark.parametrize("name", PORTABLE_MODELS)
+# The largest take most of this file's time: `make check` leaves them to `make test`.
+LARGE = ("resnet50", "resnet50v2", "inception_v3")
+
+
+@pytest.mark.parametrize(
+    "name",
+    [pytest.param(name, marks=pytest.mark.slow) if name in LARGE else name
+     for name in PORTABLE_MODELS],
+)  # fmt: skip
 def test_a_model_trains_a_step_and_reloads(tmp_path, name):
     info = model_info(name)
     kwargs = {"input_shape": (info.min_input_size,) * 2 + (2,), "num_classes": 3}

@@ -91,6 +91,7 @@ def resnet50_top(tmp_path_factory):
     return path, _outputs(model, random_images((64, 64, 3), low=-1)), model
 
 
+@pytest.mark.slow
 def test_vgg16_with_the_top_from_keras_file_format(tmp_path):
     shape = (224, 224, 3)  # the classifier's flatten fixes the size
     path = tmp_path / "vgg16_weights_tf_dim_ordering_tf_kernels.h5"
@@ -152,6 +153,7 @@ def test_resnet50_v1_backbone_with_another_head(resnet50_top):
     assert difference.max() < TOLERANCE
 
 
+@pytest.mark.slow
 def test_inception_v3_with_and_without_the_top(tmp_path, monkeypatch):
     shape = (75, 75, 3)
     cache = _cache(tmp_path, monkeypatch)
@@ -170,6 +172,7 @@ def test_inception_v3_with_and_without_the_top(tmp_path, monkeypatch):
     assert report.preprocess_input == "keras.applications.inception_v3.preprocess_input"
 
 
+@pytest.mark.slow
 def test_resnet50v2_with_and_without_the_top(tmp_path):
     shape = (64, 64, 3)
     path = tmp_path / "resnet50v2_weights_tf_dim_ordering_tf_kernels.h5"

@@ -269,6 +269,7 @@ def test_dummy_registration_was_cleaned_up():
     assert "test_registry_dummy_model" not in cnnzoo.list_models()
 
 
+@pytest.mark.slow
 def test_importing_cnnzoo_and_the_registry_loads_no_keras():
     """The command line's list, info and --help rely on it; the names load on first use."""
     code = (

@@ -15,6 +15,9 @@ from conftest import quiet_env, run_command
 from cnnzoo import create_model
 from cnnzoo.training import finetune, history_rows, train
 
+# Every test runs real commands, most of them training.
+pytestmark = pytest.mark.slow
+
 LENET = {"variant": "modern"}
 NOT_IMAGES = [f"d3/notes{i}.png" for i in range(4)]  # text files named .png
 TRUNCATED = [f"d8/cut{i}.png" for i in range(3)]

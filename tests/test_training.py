@@ -61,6 +61,7 @@ def _train_command(run, *extra):
     return [sys.executable, "-m", "cnnzoo", *command, *extra]
 
 
+@pytest.mark.slow
 def test_a_run_killed_after_its_second_epoch_resumes_to_a_complete_history(tmp_path):
     run = tmp_path / "run"
     env = quiet_env()

@@ -40,6 +40,7 @@ def table(project):
         return list(csv.DictReader(file))
 
 
+@pytest.mark.slow
 def test_a_search_killed_mid_trial_resumes_without_rerunning_finished_trials(
     tmp_path, digits_folder
 ):
@@ -105,6 +106,7 @@ def finish(process, timeout=420):
     return process.returncode, out
 
 
+@pytest.mark.slow
 def test_a_chief_and_two_workers_run_every_trial_once(tmp_path, digits_folder):
     chief, *workers = start_cluster(digits_folder, tmp_path, trials=6)
     for worker in workers:
@@ -120,6 +122,7 @@ def test_a_chief_and_two_workers_run_every_trial_once(tmp_path, digits_folder):
     assert (tmp_path / "lenet5_modern" / "best_model.keras").exists()
 
 
+@pytest.mark.slow
 def test_the_search_completes_when_a_worker_is_killed(tmp_path, digits_folder):
     project = tmp_path / "lenet5_modern"
     chief, doomed, survivor = start_cluster(digits_folder, tmp_path, trials=5)

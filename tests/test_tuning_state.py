@@ -62,7 +62,9 @@ def kill_on_write(monkeypatch, name: str, nth: int):
     monkeypatch.setattr(files, "_write_file", write)
 
 
-@pytest.fixture(scope="module", params=["random", "hyperband"])
+@pytest.fixture(
+    scope="module", params=["random", pytest.param("hyperband", marks=pytest.mark.slow)]
+)
 def interrupted(request, digits, tmp_path_factory):
     """A search stopped as its second trial starts training (trial 0 ended), and the state
     its oracle had then: ``(tuner, project folder, oracle state)``. (KerasTuner writes
@@ -180,7 +182,10 @@ DAMAGE = {
 @pytest.mark.parametrize(
     ("interrupted", "damage"),
     [("random", damage) for damage in DAMAGE]
-    + [("hyperband", "oracle.json emptied"), ("hyperband", "running trial cut short")],
+    + [
+        pytest.param("hyperband", damage, marks=pytest.mark.slow)
+        for damage in ("oracle.json emptied", "running trial cut short")
+    ],
     indirect=["interrupted"],
 )
 def test_a_damaged_file_is_recovered_and_the_search_resumes(
@@ -261,6 +266,7 @@ KILLER = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("name", "nth"),
     [
