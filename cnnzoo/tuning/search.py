@@ -12,13 +12,14 @@ from typing import Any
 
 import keras
 import keras_tuner
-import numpy as np
-import tensorflow as tf
 
 from cnnzoo.checks import check_choice, check_positive_int
-from cnnzoo.files import read_json, write_json
+from cnnzoo.files import write_json
 from cnnzoo.tuning import distributed as dist
+from cnnzoo.tuning.data import load_data
 from cnnzoo.tuning.hypermodel import CNNHyperModel, search_model
+from cnnzoo.tuning.record import SEARCH_RECORD, check_record, search_record
+from cnnzoo.tuning.record import differences as differences  # still importable from here
 from cnnzoo.tuning.results import (
     best_table,
     plot_scores,
@@ -30,11 +31,8 @@ from cnnzoo.tuning.results import (
 from cnnzoo.tuning.state import (
     atomic_keras_tuner_files,
     repair_project,
-    set_aside,
     tuner_file_for_resume,
 )
-
-SEARCH_RECORD = "cnnzoo_search.json"  # what defines the search, to refuse a changed one
 
 
 class _Recording:
@@ -139,105 +137,6 @@ class SearchResult:
     best_score: float | None = None
     tuner: Any = None
     recovered: list[str] = field(default_factory=list)
-
-
-def _channels_and_classes(data) -> tuple[int | None, int | None]:
-    """Channels of the images and classes of the labels of numpy data or a dataset."""
-    if isinstance(data, tf.data.Dataset):
-        spec = data.element_spec
-        image, label = (spec["image"], spec["label"]) if isinstance(spec, dict) else spec
-        channels = image.shape[-1] if image.shape.rank in (3, 4) else 1
-        if label.shape.rank >= 1 and label.shape[-1] is not None:  # one-hot
-            return channels, label.shape[-1]
-        labels = data.map(lambda *item: item[1]["label"] if isinstance(spec, dict) else item[1])
-        return channels, int(max(np.max(batch) for batch in labels.as_numpy_iterator())) + 1
-    images, labels = np.asarray(data[0]), np.asarray(data[1])
-    channels = images.shape[-1] if images.ndim == 4 else 1
-    classes = labels.shape[-1] if labels.ndim == 2 else int(labels.max()) + 1
-    return channels, classes
-
-
-def _load(train, validation, seed: int):
-    """``(train, validation, num_classes, channels, input_range)`` from a data source name
-    or arrays/datasets."""
-    if isinstance(train, (str, Path)):
-        from cnnzoo.training.sources import load_run_data
-
-        data = load_run_data(str(train), seed=seed, validation_split=0.2)
-        channels, _ = _channels_and_classes(data.train)
-        validation = data.validation if validation is None else validation
-        return data.train, validation, len(data.class_names), channels, data.input_range
-    if isinstance(train, list):
-        train = tuple(train)
-    if not isinstance(train, (tuple, tf.data.Dataset)):
-        raise ValueError(
-            "train must be a data source ('mnist-sample', a folder, 'tfds:NAME'), (images, "
-            f"labels) arrays or a tf.data.Dataset; received {type(train).__name__}."
-        )
-    if validation is None:
-        raise ValueError("validation is needed: (images, labels) or a dataset to score trials on.")
-    channels, classes = _channels_and_classes(train)
-    return train, validation, classes, channels, None
-
-
-def _brief(value: Any) -> str:
-    text = "(none)" if value is None else repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
-def differences(before: Any, after: Any, path: str = "") -> list[str]:
-    """One line per setting that differs between two search records: dictionaries
-    compared key by key, hyperparameters by name, each value cut to 60 characters.
-
-    Example:
-        >>> differences({"max_trials": 3, "hypermodel": {"fixed": {}}},
-        ...             {"max_trials": 4, "hypermodel": {"fixed": {"batch_size": 32}}})
-        ['hypermodel.fixed.batch_size: (none) -> 32', 'max_trials: 3 -> 4']
-    """
-    if isinstance(before, dict) and isinstance(after, dict):
-        lines = []
-        for key in sorted(set(before) | set(after), key=str):
-            lines += differences(before.get(key), after.get(key), f"{path}{key}.")
-        return lines
-    if _named(before) and _named(after):  # hyperparameter configurations
-        return differences(_by_name(before), _by_name(after), path.removesuffix("."))
-    if before == after:
-        return []
-    return [f"{path.removesuffix('.')}: {_brief(before)} -> {_brief(after)}"]
-
-
-def _named(value: Any) -> bool:
-    return (
-        bool(value)
-        and isinstance(value, list)
-        and all(isinstance(item, dict) and "name" in item for item in value)
-    )
-
-
-def _by_name(items: list[dict]) -> dict[str, Any]:
-    return {f"[{item['name']}]": item for item in items}
-
-
-def _check_record(project_dir: Path, record: dict, overwrite: bool) -> list[str]:
-    """Refuses a project that holds another search; returns a note when the record of
-    the earlier search cannot be read (it is then written anew)."""
-    path = project_dir / SEARCH_RECORD
-    if overwrite or not path.exists():
-        return []
-    before = read_json(path)
-    if not isinstance(before, dict):
-        notes: list[str] = []
-        set_aside(path, notes, "unreadable, so the earlier settings could not be compared")
-        return notes
-    changes = differences(before, record)
-    if changes:
-        shown = "".join(f"\n  {line}" for line in changes[:8])
-        more = f"\n  ... and {len(changes) - 8} more" if len(changes) > 8 else ""
-        raise ValueError(
-            f"The project {str(project_dir)!r} holds a different search:{shown}{more}\n"
-            "Pass overwrite=True to start it afresh, or a new project_name."
-        )
-    return []
 
 
 def search(
@@ -346,45 +245,22 @@ def search(
     if max_trials is not None:
         check_positive_int("max_trials", max_trials)
     settings = dist.SearchCluster.resolve(_renamed(cluster, distributed))
-    train, validation, num_classes, channels, source_range = _load(train, validation, seed)
-    if isinstance(hypermodel, str):
-        from cnnzoo.registry import model_info
-
-        hypermodel = search_model(hypermodel)
-        default = model_info(hypermodel).default_input_shape
-        hypermodel = CNNHyperModel(
-            hypermodel, num_classes=num_classes, space=space, fixed=fixed, tune=tune,
-            pretrained=pretrained,
-            input_shape=input_shape or (*default[:-1], channels), max_params=max_params,
-            input_range=input_range or source_range, seed=seed,
-        )  # fmt: skip
-    elif any(
-        v is not None
-        for v in (space, fixed, tune, pretrained, input_shape, max_params, input_range)
-    ):
-        raise ValueError(
-            "space, fixed, tune, pretrained, input_shape, max_params and input_range go with "
-            "a model name; set them on the hypermodel you pass instead."
-        )
+    train, validation, num_classes, channels, source_range = load_data(train, validation, seed)
+    hypermodel = _hypermodel(
+        hypermodel, num_classes, channels, source_range, seed, space=space, fixed=fixed,
+        tune=tune, pretrained=pretrained, input_shape=input_shape, max_params=max_params,
+        input_range=input_range,
+    )  # fmt: skip
     project_name = project_name or hypermodel.name or "search"
     project_dir = Path(directory) / project_name
     is_worker = settings is not None and not settings.is_chief
-    record = {
-        "tuner": tuner, "objective": objective, "max_trials": max_trials,
-        "max_epochs": max_epochs, "factor": factor if tuner == "hyperband" else None,
-        "seed": seed, "hypermodel": _describe(hypermodel),
-    }  # fmt: skip
-    recovered = [] if is_worker else _check_record(project_dir, record, overwrite)
+    record = search_record(tuner, objective, max_trials, max_epochs, factor, seed, hypermodel)
+    recovered = [] if is_worker else check_record(project_dir, record, overwrite)
     keras.utils.set_random_seed(seed)
-    kwargs = dict(
-        objective=objective, directory=str(directory), project_name=project_name,
-        overwrite=overwrite and not is_worker, seed=seed,
-        max_consecutive_failed_trials=10**9,  # a failed configuration is not a crash
+    kwargs = _tuner_arguments(
+        tuner, max_trials, max_epochs, factor, objective=objective, directory=str(directory),
+        project_name=project_name, overwrite=overwrite and not is_worker, seed=seed,
     )  # fmt: skip
-    if tuner == "hyperband":
-        kwargs.update(max_epochs=max_epochs, factor=factor)
-    else:
-        kwargs.update(max_trials=max_trials or 10)
     tuner_class = type(TUNERS[tuner].__name__, (_Recording, TUNERS[tuner]), {})
     with dist.environment(settings), atomic_keras_tuner_files():
         if not is_worker and not overwrite:
@@ -397,23 +273,13 @@ def search(
             search_tuner.oracle.max_trials = max_trials
         if not is_worker:
             write_json(project_dir / SEARCH_RECORD, record)
-        callbacks = []
-        if patience is not None:
-            callbacks.append(keras.callbacks.EarlyStopping(monitor=objective, patience=patience))
         search_tuner.report = verbose >= 1
         search_tuner.oracle.verbose = 0  # the chief's too: cnnzoo prints its own lines
-        fit = dict(
-            validation_data=validation, epochs=max_epochs, callbacks=callbacks,
-            verbose=2 if verbose >= 2 else 0,
+        _run(
+            search_tuner, settings, project_dir, train, validation, objective=objective,
+            patience=patience, max_epochs=max_epochs, worker_timeout=worker_timeout,
+            verbose=verbose,
         )  # fmt: skip
-        if settings is None:
-            search_tuner.search(train, **fit)
-        elif settings.is_chief:
-            search_tuner.save()
-            heartbeats = dist.Heartbeats(project_dir, worker_timeout)
-            dist.serve(search_tuner.oracle, settings, heartbeats, log=print if verbose else _quiet)
-        else:
-            _work(search_tuner, settings, project_dir, worker_timeout, train, fit)
     if is_worker:
         return SearchResult(
             project_dir, trial_rows(project_dir), tuner=search_tuner, recovered=recovered
@@ -421,12 +287,66 @@ def search(
     result = _finish(search_tuner, project_dir, objective)
     result.recovered = recovered
     if verbose and result.best_hyperparameters is not None:
-        best_id = search_tuner.oracle.get_best_trials(1)[0].trial_id
-        best = next(row for row in result.trials if row["trial_id"] == best_id)
-        defaults = {hp.name: hp.default for hp in search_tuner.oracle.get_space().space}
-        print(best_table(best, result.best_hyperparameters, defaults, objective,
-                         len(result.trials)))  # fmt: skip
+        _print_best(search_tuner, result, objective)
     return result
+
+
+def _hypermodel(hypermodel, num_classes, channels, source_range, seed, **options):
+    """A :class:`CNNHyperModel` of a model name with the search's ``options``; any other
+    hypermodel unchanged (the options go with a model name only)."""
+    if isinstance(hypermodel, str):
+        from cnnzoo.registry import model_info
+
+        hypermodel = search_model(hypermodel)
+        default = model_info(hypermodel).default_input_shape
+        return CNNHyperModel(
+            hypermodel, num_classes=num_classes, space=options["space"], fixed=options["fixed"],
+            tune=options["tune"], pretrained=options["pretrained"],
+            input_shape=options["input_shape"] or (*default[:-1], channels),
+            max_params=options["max_params"],
+            input_range=options["input_range"] or source_range, seed=seed,
+        )  # fmt: skip
+    if any(value is not None for value in options.values()):
+        raise ValueError(
+            "space, fixed, tune, pretrained, input_shape, max_params and input_range go with "
+            "a model name; set them on the hypermodel you pass instead."
+        )
+    return hypermodel
+
+
+def _tuner_arguments(tuner: str, max_trials, max_epochs: int, factor: int, **kwargs) -> dict:
+    kwargs["max_consecutive_failed_trials"] = 10**9  # a failed configuration is not a crash
+    if tuner == "hyperband":
+        return {**kwargs, "max_epochs": max_epochs, "factor": factor}
+    return {**kwargs, "max_trials": max_trials or 10}
+
+
+def _run(search_tuner, settings, project_dir: Path, train, validation, *, objective: str,
+         patience, max_epochs: int, worker_timeout: float, verbose: int) -> None:  # fmt: skip
+    """Runs the trials: in this process alone, as the chief serving them, or as a worker."""
+    callbacks = []
+    if patience is not None:
+        callbacks.append(keras.callbacks.EarlyStopping(monitor=objective, patience=patience))
+    fit = dict(
+        validation_data=validation, epochs=max_epochs, callbacks=callbacks,
+        verbose=2 if verbose >= 2 else 0,
+    )  # fmt: skip
+    if settings is None:
+        search_tuner.search(train, **fit)
+    elif settings.is_chief:
+        search_tuner.save()
+        heartbeats = dist.Heartbeats(project_dir, worker_timeout)
+        dist.serve(search_tuner.oracle, settings, heartbeats, log=print if verbose else _quiet)
+    else:
+        _work(search_tuner, settings, project_dir, worker_timeout, train, fit)
+
+
+def _print_best(search_tuner, result: SearchResult, objective: str) -> None:
+    best_id = search_tuner.oracle.get_best_trials(1)[0].trial_id
+    best = next(row for row in result.trials if row["trial_id"] == best_id)
+    defaults = {hp.name: hp.default for hp in search_tuner.oracle.get_space().space}
+    print(best_table(best, result.best_hyperparameters, defaults, objective,
+                     len(result.trials)))  # fmt: skip
 
 
 def _quiet(*args) -> None:
@@ -455,14 +375,6 @@ def _work(search_tuner, settings, project_dir: Path, worker_timeout: float, trai
         search_tuner.search(train, **fit)
     finally:
         heartbeats.stop()
-
-
-def _describe(hypermodel) -> Any:
-    if isinstance(hypermodel, CNNHyperModel):
-        hp = keras_tuner.HyperParameters()
-        hypermodel.values(hp)
-        return {**hypermodel.describe(), "hyperparameters": [h.get_config() for h in hp.space]}
-    return type(hypermodel).__name__
 
 
 def _finish(search_tuner, project_dir: Path, objective: str) -> SearchResult:
