@@ -1,11 +1,14 @@
 """The internals of other libraries that cnnzoo relies on, in one place.
 
 Each name here is private to its library, so ``pyproject.toml`` bounds that library's
-version from above, and ``tests/test_compat.py`` imports every one of them: when an
-upgrade moves one, that test fails with the name, not a search three calls deep.
+version from above, and ``tests/test_compat.py`` imports every one of them and checks
+every private attribute: when an upgrade moves one, that test fails with the name, not a
+search three calls deep. Nothing else in cnnzoo touches another library's private names.
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 # KerasTuner 1.4: the trial record, the one function every state file is written with
 # (``Stateful.save`` -> ``utils.save_json``), the oracle's lock, and the gRPC service.
@@ -53,3 +56,53 @@ def jax_distributed_state():
     from jax._src import distributed
 
     return distributed.global_state
+
+
+# Private attributes read or set on other libraries' objects: (class, attribute). The
+# instance attributes (set in ``__init__``) are checked on an instance by the test.
+PRIVATE_ATTRIBUTES = (
+    ("keras_tuner.Oracle", "_get_oracle_fname"),
+    ("keras_tuner.Oracle", "_compute_values_hash"),
+    ("keras_tuner.Oracle", "_retry_queue"),
+    ("keras_tuner.oracles.HyperbandOracle", "_get_size"),
+    ("keras_tuner.Tuner", "_get_tuner_fname"),
+    ("keras_tuner.Tuner", "_populate_initial_space"),
+    # Trainer.fit starts from it: keras.callbacks.BackupAndRestore sets it the same way.
+    ("keras.Model", "_initial_epoch"),
+)
+
+
+def oracle_file(oracle) -> Path:
+    """Where a KerasTuner oracle keeps its state (``oracle.json``)."""
+    return Path(oracle._get_oracle_fname())
+
+
+def tuner_file(tuner) -> Path:
+    """Where a KerasTuner tuner keeps its state (``tuner0.json``)."""
+    return Path(tuner._get_tuner_fname())
+
+
+def populate_initial_space(tuner) -> None:
+    """Declares the hypermodel's search space on the oracle, as a fresh search does."""
+    tuner._populate_initial_space()
+
+
+def values_hash(oracle, values) -> str:
+    """The oracle's hash of a trial's hyperparameter values (how it spots repeats)."""
+    return oracle._compute_values_hash(values)
+
+
+def hyperband_round_size(oracle, bracket: int, round_number: int) -> int:
+    """How many trials Hyperband runs in a round of a bracket."""
+    return oracle._get_size(bracket, round_number)
+
+
+def retry_later(oracle, trial_id: str) -> None:
+    """Queues a trial for the oracle to hand out again."""
+    oracle._retry_queue.append(trial_id)
+
+
+def set_initial_epoch(model, epoch: int | None) -> None:
+    """The epoch ``model.fit`` starts from, whatever ``initial_epoch`` it is given
+    (``None``: the one it is given)."""
+    model._initial_epoch = epoch

@@ -30,3 +30,22 @@ def test_the_accessors_return_the_internals():
 def test_jax_distributed_state_where_jax_is_installed():
     pytest.importorskip("jax")
     assert hasattr(_compat.jax_distributed_state(), "client")
+
+
+@pytest.mark.parametrize(("owner", "attribute"), _compat.PRIVATE_ATTRIBUTES)
+def test_each_private_attribute_is_where_cnnzoo_reaches(owner, attribute):
+    import keras
+    import keras_tuner
+
+    module, _, name = owner.rpartition(".")
+    cls = getattr(importlib.import_module(module), name)
+    if hasattr(cls, attribute):  # a method
+        return
+    # An attribute set in __init__: look on a small instance.
+    if issubclass(cls, keras.Model):
+        instance = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    elif issubclass(cls, keras_tuner.Oracle):
+        instance = keras_tuner.oracles.RandomSearchOracle(objective="loss", max_trials=1)
+    else:
+        pytest.fail(f"{owner}.{attribute} is neither a class attribute nor checked on an instance")
+    assert hasattr(instance, attribute), f"{owner}.{attribute}"

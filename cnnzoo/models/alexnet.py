@@ -131,7 +131,7 @@ def alexnet(
         pooling: ``None``, ``"flatten"`` (the default with the top), ``"avg"`` or ``"max"``.
         classifier_activation: Activation of ``predictions``.
         dropout: Dropout after each hidden fully connected layer (0.5 in the paper).
-        name: Model name (default ``"alexnet"``, ``"alexnet_single_tower"`` for that variant).
+        name: Model name (default ``"alexnet"``; ``alexnet_single_tower()`` names its model ``"alexnet_single_tower"``).
         activation: Activation of every layer.
         norm: ``"batch"`` adds batch norm after each convolution.
         kernel_regularizer: ``"l2"``, ``("l2", 5e-4)`` (the paper's weight decay), ...
@@ -154,9 +154,7 @@ def alexnet(
     spec = VARIANTS[variant]
     if input_shape is None:
         input_shape = (227, 227, 3) if variant == "original" else (224, 224, 3)
-    args = common_args(
-        locals(), default_name=("alexnet" if variant == "original" else f"alexnet_{variant}")
-    )
+    args = common_args(locals(), default_name="alexnet")
     rows = spec["layers"]
     widths = check_units("widths", widths if widths is not None else [row[1] for row in rows])
     if len(widths) != len(rows):
@@ -254,7 +252,7 @@ def _build(args, rows, convs, lrn, pool_size, pool_strides, fc_units) -> keras.M
     return args.finish(inputs, x, fc_units)
 
 
-@forwards_to(alexnet, defaults={"variant": "single_tower"})
+@forwards_to(alexnet, defaults={"variant": "single_tower", "name": "alexnet_single_tower"})
 def alexnet_single_tower(**kwargs) -> keras.Model:
     """AlexNet as one tower (Krizhevsky 2014, torchvision's ``alexnet``): no LRN, no
     groups, 64/192/384/256/256 maps, 224x224 input. See :func:`alexnet`.

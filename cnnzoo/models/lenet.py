@@ -130,7 +130,7 @@ def lenet5(
             ``"avg"`` or ``"max"``.
         classifier_activation: Activation of the output layer.
         dropout: Dropout after each hidden fully connected layer.
-        name: Model name (default ``"lenet5"``, ``"lenet5_modern"`` for that variant).
+        name: Model name (default ``"lenet5"``; ``lenet5_modern()`` names its model ``"lenet5_modern"``).
         activation: Overrides the variant's activation.
         norm: ``"batch"`` adds batch norm after each convolution.
         kernel_regularizer: ``"l2"``, ``("l2", 1e-4)``, ... or a Keras regularizer.
@@ -157,9 +157,7 @@ def lenet5(
     check_choice("variant", variant, tuple(VARIANTS))
     spec = VARIANTS[variant]
     activation = spec["activation"] if activation is None else activation  # the variant's
-    args = common_args(
-        locals(), default_name=("lenet5" if variant == "original" else f"lenet5_{variant}")
-    )
+    args = common_args(locals(), default_name="lenet5")
     filters = check_units("filters", filters)
     if len(filters) != 3:
         raise ValueError(
@@ -228,7 +226,7 @@ def _build(args, spec, filters, convs, pool_size, fc_units) -> keras.Model:
     return args.finish(inputs, x, fc_units)
 
 
-@forwards_to(lenet5, defaults={"variant": "modern"})
+@forwards_to(lenet5, defaults={"variant": "modern", "name": "lenet5_modern"})
 def lenet5_modern(**kwargs) -> keras.Model:
     """LeNet-5 as it is taught today: ReLU, 2x2 max pooling, C3 connected to every map of
     S2, and a softmax classifier. See :func:`lenet5`.

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import keras
 
+from cnnzoo import _compat
 from cnnzoo.files import write_text
 from cnnzoo.training.messages import phase_header
 
@@ -94,10 +95,10 @@ class PhaseBackup(RunBackup):
     def on_train_begin(self, logs=None):
         epoch = self.restore(self.model, self.start_epoch)
         if epoch > self.start_epoch:  # fit starts here; Keras' own backup sets the same field
-            self.model._initial_epoch = epoch
+            _compat.set_initial_epoch(self.model, epoch)
 
     def on_train_end(self, logs=None):
-        self.model._initial_epoch = None
+        _compat.set_initial_epoch(self.model, None)
 
     @property
     def next_epoch(self) -> int:

@@ -27,6 +27,7 @@ from concurrent import futures
 from dataclasses import dataclass
 from pathlib import Path
 
+from cnnzoo import _compat
 from cnnzoo._compat import keras_tuner_service, keras_tuner_synchronized, keras_tuner_trial
 from cnnzoo.files import write_text
 
@@ -226,7 +227,7 @@ def _release(oracle, tuner_id: str) -> str | None:
         trial = oracle.ongoing_trials.pop(tuner_id, None)
         oracle.tuner_ids.discard(tuner_id)
         if trial is not None:
-            oracle._retry_queue.append(trial.trial_id)
+            _compat.retry_later(oracle, trial.trial_id)
             oracle.save()
         return trial.trial_id if trial is not None else None
 

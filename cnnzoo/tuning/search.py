@@ -13,6 +13,7 @@ from typing import Any
 import keras
 import keras_tuner
 
+from cnnzoo import _compat
 from cnnzoo.checks import check_choice, check_positive_int
 from cnnzoo.files import write_json
 from cnnzoo.tuning import distributed as dist
@@ -49,7 +50,7 @@ class _Recording:
         if self._is_worker():  # the chief owns the oracle's files
             return super().reload()
         self.recovered = (*self.recovered, *repair_project(self))
-        if not Path(self.oracle._get_oracle_fname()).exists():
+        if not _compat.oracle_file(self.oracle).exists():
             return self._populate_initial_space()  # nothing could be recovered
         return super().reload()
 

@@ -21,6 +21,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from cnnzoo import _compat
 from cnnzoo._compat import keras_tuner_trial, keras_tuner_utils
 from cnnzoo.files import read_json, write_json, write_text
 
@@ -69,7 +70,7 @@ def _search_space(tuner):
     """The tuner's search space: the hypermodel's, declared afresh if the oracle has not
     read it yet (it is declared from the project's files only when they are whole)."""
     if not tuner.oracle.hyperparameters.space:
-        tuner._populate_initial_space()
+        _compat.populate_initial_space(tuner)
     return tuner.oracle.get_space()
 
 
@@ -153,7 +154,7 @@ def _hyperband_brackets(oracle, trials: dict, order: list[str]) -> dict:
             open_ = [
                 b for b in brackets
                 if b["bracket_num"] == number
-                and len(b["rounds"][0]) < oracle._get_size(number, 0)
+                and len(b["rounds"][0]) < _compat.hyperband_round_size(oracle, number, 0)
             ]  # fmt: skip
             if open_:
                 bracket = open_[-1]
@@ -183,7 +184,7 @@ def _rebuilt_state(tuner, template: dict, trials: dict) -> dict:
     space = _search_space(tuner)
     for trial_id in order:  # with any hyperparameter a trial added on the way
         space.merge(trials[trial_id].hyperparameters.space, overwrite=False)
-    hashes = {i: oracle._compute_values_hash(trials[i].hyperparameters.values) for i in order}
+    hashes = {i: _compat.values_hash(oracle, trials[i].hyperparameters.values) for i in order}
     state = copy.deepcopy(template)
     state.update(
         ongoing_trials={},
@@ -235,7 +236,7 @@ def repair_project(tuner) -> list[str]:
     oracle = tuner.oracle
     trials = _load_trials(project, tuner, notes)
     template = oracle.get_state()
-    oracle_path = Path(oracle._get_oracle_fname())
+    oracle_path = _compat.oracle_file(oracle)
     state = read_json(oracle_path)
     if trials and not _consistent(state, template, trials):
         why = "missing" if not oracle_path.exists() else "unreadable" if state is None else ""
@@ -252,7 +253,7 @@ def repair_project(tuner) -> list[str]:
         if oracle_path.exists():
             set_aside(oracle_path, notes, "unreadable, and no trial to rebuild it from")
         return notes  # nothing to reload: the search starts afresh
-    tuner_path = Path(tuner._get_tuner_fname())
+    tuner_path = _compat.tuner_file(tuner)
     if tuner_path.exists() and not isinstance(read_json(tuner_path), dict):
         set_aside(tuner_path, notes, "unreadable, written anew")
         write_json(tuner_path, tuner.get_state())
