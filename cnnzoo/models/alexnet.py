@@ -26,6 +26,7 @@ from cnnzoo.models.common_args import (
     keyword_checked,
     naming_input_shape,
 )
+from cnnzoo.pretrained.tags import torchvision_weights
 from cnnzoo.registry import register_family
 
 PAPER = (
@@ -131,7 +132,8 @@ def alexnet(
         pooling: ``None``, ``"flatten"`` (the default with the top), ``"avg"`` or ``"max"``.
         classifier_activation: Activation of ``predictions``.
         dropout: Dropout after each hidden fully connected layer (0.5 in the paper).
-        name: Model name (default ``"alexnet"``; ``alexnet_single_tower()`` names its model ``"alexnet_single_tower"``).
+        name: Model name (default ``"alexnet"``; ``alexnet_single_tower()`` names its model
+            ``"alexnet_single_tower"``).
         activation: Activation of every layer.
         norm: ``"batch"`` adds batch norm after each convolution.
         kernel_regularizer: ``"l2"``, ``("l2", 5e-4)`` (the paper's weight decay), ...
@@ -306,6 +308,9 @@ FAMILY = Family(
                 "torchvision-compatible single tower: no LRN, no groups, 64/192/384/256/256 maps. "
                 "torchvision's adaptive 6x6 average pool is an identity at 224x224 and is left "
                 "out; use pooling='avg' for other input sizes."
+            ),
+            pretrained=(
+                torchvision_weights("alexnet_single_tower", "alexnet-owt-7be5be79.pth", 56.522),
             ),
         ),
     ),

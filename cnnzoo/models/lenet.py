@@ -130,7 +130,8 @@ def lenet5(
             ``"avg"`` or ``"max"``.
         classifier_activation: Activation of the output layer.
         dropout: Dropout after each hidden fully connected layer.
-        name: Model name (default ``"lenet5"``; ``lenet5_modern()`` names its model ``"lenet5_modern"``).
+        name: Model name (default ``"lenet5"``; ``lenet5_modern()`` names its model
+            ``"lenet5_modern"``).
         activation: Overrides the variant's activation.
         norm: ``"batch"`` adds batch norm after each convolution.
         kernel_regularizer: ``"l2"``, ``("l2", 1e-4)``, ... or a Keras regularizer.
