@@ -16,6 +16,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from cnnzoo.pretrained.tags import PretrainedWeights
+
 # How a reference count is compared: keras.applications' count_params() counts every
 # weight; torchvision's num_params leaves out batch norm's moving statistics (buffers in
 # PyTorch), so it compares with the Keras model's trainable weights.
@@ -78,6 +80,8 @@ class NamedModel:
             the registered name each builds (empty: no ``depth`` hyperparameter).
         search_skips: Family hyperparameters that do not apply to this model.
         keras_weights: keras.applications' ImageNet weights of the same layout, if any.
+        pretrained: Its pretrained weights (:mod:`cnnzoo.pretrained`), the default first
+            (what ``weights="imagenet"`` loads).
     """
 
     function: Callable[..., Any]
@@ -93,8 +97,12 @@ class NamedModel:
     search_depths: Mapping[int, str] = field(default_factory=dict)
     search_skips: tuple[str, ...] = ()
     keras_weights: KerasApplicationsWeights | None = None
+    pretrained: tuple[PretrainedWeights, ...] = ()
 
     def __post_init__(self):
+        strangers = [entry.name for entry in self.pretrained if entry.model != self.name]
+        if strangers:
+            raise ValueError(f"Model {self.name!r} declares weights of another model: {strangers}.")
         if self.reference_counts not in COUNTS:
             raise ValueError(
                 f"reference_counts must be one of {COUNTS}; received "

@@ -19,6 +19,7 @@ from cnnzoo.models.common_args import (
     keyword_checked,
     naming_input_shape,
 )
+from cnnzoo.pretrained.tags import torchvision_weights
 from cnnzoo.registry import register_family
 
 PAPER = "Szegedy et al. Going Deeper with Convolutions. arXiv:1409.4842, 2014"
@@ -314,6 +315,14 @@ FAMILY = Family(
                 "LRN, dropout 0.2, a 3x3 kernel in the '5x5' branch (torchvision's known "
                 "deviation, pytorch/vision#906) and a 2x2/2 last max pooling (3x3/2 in the "
                 "paper). " + _NOTES_COMMON
+            ),
+            pretrained=(
+                torchvision_weights(
+                    "googlenet_bn",
+                    "googlenet-1378be20.pth",
+                    69.778,
+                    inputs_in_minus_one_to_one=True,
+                ),
             ),
         ),
     ),

@@ -19,6 +19,7 @@ from cnnzoo.models.common_args import (
     keyword_checked,
     naming_input_shape,
 )
+from cnnzoo.pretrained.tags import keras_applications_weights, torchvision_weights
 from cnnzoo.registry import register_family
 
 PAPER = (
@@ -240,8 +241,10 @@ def _branch(conv, x, module, branch_name, steps):
         number += 1
         prefix = f"{module}_{branch_name}" + (f"_{number}" if conv_steps > 1 else "")
         if isinstance(step[0], tuple):  # expanded pair, concatenated
-            pair = [conv(x, *conv_step, f"{prefix}{part}") for part, conv_step in
-                    zip("ab", step, strict=True)]  # fmt: skip
+            pair = [
+                conv(x, *conv_step, f"{prefix}{part}")
+                for part, conv_step in zip("ab", step, strict=True)
+            ]
             x = keras.layers.Concatenate(name=f"{module}_{branch_name}")(pair)
         else:
             x = conv(x, *step[:2], prefix, *step[2:])
@@ -316,6 +319,26 @@ FAMILY = Family(
                 "tf",
                 hint=' Build it with inception_v3(variant="keras"), the layout of '
                 "keras.applications.",
+            ),
+            pretrained=(
+                keras_applications_weights(
+                    "inception_v3",
+                    "inception_v3",
+                    "9a0d58056eeedaa3f26cb7ebd46da564",
+                    77.9,
+                    mode="tf",
+                    licence="Apache-2.0",
+                    input_size=299,
+                ),
+                torchvision_weights(
+                    "inception_v3",
+                    "inception_v3_google-0cc3c7bd.pth",
+                    77.294,
+                    input_size=299,
+                    resize_size=342,
+                    inputs_in_minus_one_to_one=True,
+                    builder_args=(("variant", "torchvision"),),
+                ),
             ),
         ),
     ),

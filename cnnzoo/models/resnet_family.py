@@ -10,6 +10,12 @@ import keras
 from cnnzoo.family import Family, KerasApplicationsWeights, NamedModel, SearchDefaults
 from cnnzoo.models.common_args import forwards_to
 from cnnzoo.models.resnet import CIFAR_PAPER_MILLIONS, PAPER, PAPER_V2, cifar_resnet, resnet
+from cnnzoo.pretrained.tags import (
+    PretrainedWeights,
+    keras_applications_weights,
+    timm_weights,
+    torchvision_weights,
+)
 from cnnzoo.registry import register_family
 
 
@@ -193,6 +199,52 @@ IMAGENET_SEARCH_DEPTHS = {18: "resnet18", 34: "resnet34", 50: "resnet50"}
 CIFAR_SEARCH_DEPTHS = {20: "resnet20", 32: "resnet32", 44: "resnet44", 56: "resnet56"}
 
 
+# torchvision's files and top-1 (IMAGENET1K_V1, and V2 where it exists: resized to 232).
+_TORCHVISION_WEIGHTS = {
+    18: ("resnet18-f37072fd.pth", 69.758, None),
+    34: ("resnet34-b627a593.pth", 73.314, None),
+    50: ("resnet50-0676ba61.pth", 76.130, ("resnet50-11ad3fa6.pth", 80.858)),
+    101: ("resnet101-63fe2227.pth", 77.374, ("resnet101-cd907fc2.pth", 81.886)),
+    152: ("resnet152-394f9c45.pth", 78.312, ("resnet152-f82ba261.pth", 82.284)),
+}
+# timm's "ResNet strikes back" A1 weights (same layout and names as torchvision's): top-1
+# at 224 from the paper (Wightman et al. 2021, arXiv:2110.00476).
+_TIMM_A1_TOP1 = {18: 71.5, 34: 76.4, 50: 80.4, 101: 81.5, 152: 82.0}
+# keras.applications: MD5 of the file with the top, and top-1 from its documentation.
+_KERAS_V1 = {
+    50: ("2cb95161c43110f7111970584f804107", 74.9),
+    101: ("f1aeb4b969a6efcfb50fad2f0c20cfc5", 76.4),
+    152: ("100835be76be38e30d865e96f2aaae62", 76.6),
+}
+_KERAS_V2 = {
+    50: ("3ef43a0b657b3be2300d5770ece849e0", 76.0),
+    101: ("6343647c601c52e1368623803854d971", 77.2),
+    152: ("a49b44d1979771252814e80f8ec446f9", 78.0),
+}
+
+
+def _imagenet_weights(name: str, depth: int) -> tuple[PretrainedWeights, ...]:
+    file_name, top1, version2 = _TORCHVISION_WEIGHTS[depth]
+    weights = [torchvision_weights(name, file_name, top1)]
+    if version2:
+        weights.append(torchvision_weights(name, *version2, tag="tv2_in1k", resize_size=232))
+    weights.append(timm_weights(name, "a1_in1k", _TIMM_A1_TOP1[depth]))
+    if depth in _KERAS_V1:  # the v1 layout: resnet(depth, variant="v1")
+        checksum, top1 = _KERAS_V1[depth]
+        weights.append(
+            keras_applications_weights(
+                name,
+                "resnet",
+                checksum,
+                top1,
+                mode="caffe",
+                licence="MIT",
+                builder_args=(("variant", "v1"),),
+            )
+        )
+    return tuple(weights)
+
+
 def _imagenet(function, depth: int, params: int) -> NamedModel:
     keras_weights = None
     if depth in (50, 101, 152):  # keras.applications has the v1 layout of these
@@ -209,6 +261,7 @@ def _imagenet(function, depth: int, params: int) -> NamedModel:
         depth=depth,
         search_depths=IMAGENET_SEARCH_DEPTHS,
         keras_weights=keras_weights,
+        pretrained=_imagenet_weights(function.__name__, depth),
     )
 
 
@@ -225,6 +278,11 @@ def _v2(function, depth: int, params: int) -> NamedModel:
         search_depths=IMAGENET_SEARCH_DEPTHS,
         keras_weights=KerasApplicationsWeights(
             f"ResNet{depth}V2", "resnet_v2", "resnet", "tf", hint=hint
+        ),
+        pretrained=(
+            keras_applications_weights(
+                function.__name__, "resnet", *_KERAS_V2[depth], mode="tf", licence="Apache-2.0"
+            ),
         ),
     )
 

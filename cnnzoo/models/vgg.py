@@ -19,6 +19,11 @@ from cnnzoo.models.common_args import (
     per_stage_paddings,
     per_stage_windows,
 )
+from cnnzoo.pretrained.tags import (
+    PretrainedWeights,
+    keras_applications_weights,
+    torchvision_weights,
+)
 from cnnzoo.registry import register_family
 
 PAPER = (
@@ -249,6 +254,34 @@ _PLAIN = "As in the paper; no LRN (configuration A-LRN is not provided)."
 _BN = "Batch norm is not in the paper (torchvision's variant; convolutions keep biases)."
 
 
+# torchvision's files and top-1 (IMAGENET1K_V1); keras.applications' MD5 and top-1.
+_TORCHVISION_WEIGHTS = {
+    "vgg11": ("vgg11-8a719046.pth", 69.020),
+    "vgg13": ("vgg13-19584684.pth", 69.928),
+    "vgg16": ("vgg16-397923af.pth", 71.592),
+    "vgg19": ("vgg19-dcbb9e9d.pth", 72.376),
+    "vgg11_bn": ("vgg11_bn-6002323d.pth", 70.370),
+    "vgg13_bn": ("vgg13_bn-abd245e5.pth", 71.586),
+    "vgg16_bn": ("vgg16_bn-6c64b313.pth", 73.360),
+    "vgg19_bn": ("vgg19_bn-c79401a0.pth", 74.218),
+}
+_KERAS = {
+    "vgg16": ("64373286793e3c8b2b4e3219cbf3544b", 71.3),
+    "vgg19": ("cbe5617147190e668d6c5d5026f83318", 71.3),
+}
+
+
+def _pretrained(name: str) -> tuple[PretrainedWeights, ...]:
+    """keras.applications' weights first where they exist (``weights="imagenet"`` loaded
+    them before torchvision's were catalogued), then torchvision's."""
+    keras_weights = (
+        [keras_applications_weights(name, name, *_KERAS[name], mode="caffe", licence="CC-BY-4.0")]
+        if name in _KERAS
+        else []
+    )
+    return (*keras_weights, torchvision_weights(name, *_TORCHVISION_WEIGHTS[name]))
+
+
 def _named(function, params: int, letter: str, **info) -> NamedModel:
     bn = function.__name__.endswith("_bn")
     return NamedModel(
@@ -259,6 +292,7 @@ def _named(function, params: int, letter: str, **info) -> NamedModel:
         notes=f"Configuration {letter} of Table 1. " + (_BN if bn else _PLAIN),
         depth=int(function.__name__[3:5]),
         search_depths={int(config[3:]): config for config in CONFIGS},
+        pretrained=_pretrained(function.__name__),
         **info,
     )
 

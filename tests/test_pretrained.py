@@ -1,0 +1,179 @@
+"""The catalogue of pretrained weights, and downloads from a real HTTP server on 127.0.0.1:
+a good file, a corrupt one, a connection dropped mid-file, no server at all, a mirror."""
+
+import dataclasses
+import hashlib
+import http.server
+import re
+import threading
+
+import numpy as np
+import pytest
+
+import cnnzoo
+from cnnzoo.pretrained import (
+    MIRROR_VARIABLE,
+    WeightsDownloadError,
+    fetch,
+    imagenet_class_names,
+    list_pretrained,
+    model_weights,
+    pretrained_weights,
+)
+from cnnzoo.pretrained.download import cached_file
+
+# The tags issue 20 names, at least.
+REQUIRED = [
+    *(f"resnet{depth}.tv_in1k" for depth in (18, 34, 50, 101, 152)),
+    "resnet50.tv2_in1k",
+    "resnet50.a1_in1k",
+    *(f"vgg{depth}{bn}.tv_in1k" for depth in (11, 13, 16, 19) for bn in ("", "_bn")),
+    "alexnet_single_tower.tv_in1k",
+    "googlenet_bn.tv_in1k",
+    "inception_v3.tv_in1k",
+    "vgg16.keras_in1k",
+    "vgg19.keras_in1k",
+    "resnet50.keras_in1k",
+    "resnet50v2.keras_in1k",
+    "inception_v3.keras_in1k",
+]
+
+
+def test_the_catalogue_has_every_source_and_what_each_entry_needs():
+    names = list_pretrained()
+    assert set(REQUIRED) <= set(names)
+    assert len(names) == len(set(names))
+    registered = set(cnnzoo.list_models())
+    for name in names:
+        entry = pretrained_weights(name)
+        assert entry.name == name and entry.model in registered
+        assert entry.url.startswith("https://")
+        assert entry.url.endswith((entry.file_name, "/model.safetensors")), name
+        assert re.fullmatch(r"[0-9a-f]{8}|[0-9a-f]{32}|", entry.checksum), name
+        assert entry.licence and entry.source and entry.num_classes == 1000
+        assert entry.top1 is None or 50 < entry.top1 < 90, name
+        preprocessing = entry.preprocessing
+        assert 0.8 < preprocessing.crop_fraction <= 1, name
+        assert preprocessing.interpolation in ("bilinear", "bicubic")
+        assert all(0 < std <= 0.5 for std in preprocessing.std)
+
+
+def test_entries_follow_their_sources():
+    tv = pretrained_weights("resnet18.tv_in1k")
+    assert (tv.url, tv.checksum, tv.format, tv.top1) == (
+        "https://download.pytorch.org/models/resnet18-f37072fd.pth", "f37072fd", "pth", 69.758
+    )  # fmt: skip
+    assert pretrained_weights("resnet50.tv2_in1k").preprocessing.resize_size == 232
+    timm = pretrained_weights("resnet50.a1_in1k")
+    assert timm.format == "safetensors" and timm.preprocessing.interpolation == "bicubic"
+    assert timm.url == "https://huggingface.co/timm/resnet50.a1_in1k/resolve/main/model.safetensors"
+    keras = pretrained_weights("vgg16.keras_in1k")
+    assert keras.file_name == "vgg16_weights_tf_dim_ordering_tf_kernels.h5"
+    assert keras.preprocessing.channel_order == "BGR"  # keras.applications' "caffe"
+    assert pretrained_weights("resnet50.keras_in1k").builder_args == (("variant", "v1"),)
+    # Weights ported from TensorFlow expect [-1, 1] (torchvision's transform_input).
+    assert pretrained_weights("googlenet_bn.tv_in1k").preprocessing.mean == (0.5, 0.5, 0.5)
+    assert pretrained_weights("inception_v3.tv_in1k").preprocessing.input_size == 299
+
+
+def test_a_models_default_weights_and_unknown_names():
+    assert pretrained_weights("resnet50.imagenet").name == "resnet50.tv_in1k"
+    assert pretrained_weights("vgg16.imagenet").name == "vgg16.keras_in1k"  # as before
+    assert [entry.tag for entry in model_weights("resnet34")] == ["tv_in1k", "a1_in1k"]
+    assert model_weights("lenet5") == []
+    with pytest.raises(ValueError, match=r"'resnet18.tv_in1kk'.*Closest: resnet18.tv_in1k"):
+        pretrained_weights("resnet18.tv_in1kk")
+
+
+def test_the_imagenet_class_names_ship_with_the_package():
+    names = imagenet_class_names()
+    assert len(names) == len(set(names)) == 1000
+    assert names[0] == "tench" and names[999] == "toilet tissue"
+
+
+class Server(http.server.ThreadingHTTPServer):
+    """Serves ``files`` under /good/, the first half of them under /drop/ (announcing the
+    whole length, then closing), and counts requests."""
+
+    def __init__(self, files):
+        self.files, self.requests = files, []
+        super().__init__(("127.0.0.1", 0), Handler)
+
+    @property
+    def url(self):
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.server.requests.append(self.path)
+        _, kind, name = self.path.split("/", 2)
+        data = self.server.files.get(name)
+        if data is None:
+            self.send_error(404)
+            return
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data if kind == "good" else data[: len(data) // 2])
+        self.close_connection = True
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def server():
+    data = np.random.default_rng(0).bytes(3_000_000)  # three 1 MB chunks
+    entry = pretrained_weights("resnet18.tv_in1k")
+    entry = dataclasses.replace(entry, checksum=hashlib.sha256(data).hexdigest()[:8])
+    httpd = Server({entry.file_name: data, "corrupt-" + entry.file_name: data[::-1]})
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield httpd, entry, data
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def test_a_download_is_checked_cached_and_not_repeated(server, tmp_path, capsys):
+    httpd, entry, data = server
+    path = fetch(entry, cache_dir=tmp_path, mirror=httpd.url + "/good")
+    assert path == tmp_path / entry.file_name and path.read_bytes() == data
+    assert "Downloading resnet18-" in capsys.readouterr().err  # the progress
+    assert fetch(entry, cache_dir=tmp_path, mirror=httpd.url + "/good") == path
+    assert len(httpd.requests) == 1
+    path.write_bytes(b"changed on disk")  # fails its checksum: downloaded again
+    assert fetch(entry, cache_dir=tmp_path, mirror=httpd.url + "/good").read_bytes() == data
+    assert sorted(p.name for p in tmp_path.iterdir()) == [entry.file_name]
+
+
+def test_the_mirror_variable_points_downloads_at_a_server(server, tmp_path, monkeypatch):
+    httpd, entry, data = server
+    monkeypatch.setenv(MIRROR_VARIABLE, httpd.url + "/good/")
+    assert fetch(entry, cache_dir=tmp_path, progress=False).read_bytes() == data
+    assert httpd.requests == [f"/good/{entry.file_name}"]
+
+
+def test_a_corrupt_file_is_never_cached(server, tmp_path):
+    httpd, entry, _ = server
+    corrupt = dataclasses.replace(entry, file_name="corrupt-" + entry.file_name)
+    with pytest.raises(WeightsDownloadError, match=f"corrupt: .*{entry.checksum}"):
+        fetch(corrupt, cache_dir=tmp_path, mirror=httpd.url + "/good", progress=False)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_connection_dropped_mid_file_leaves_nothing(server, tmp_path):
+    httpd, entry, _ = server
+    with pytest.raises(WeightsDownloadError, match="Could not download the weights"):
+        fetch(entry, cache_dir=tmp_path, mirror=httpd.url + "/drop", progress=False)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_offline_the_error_says_what_to_download_and_where_to_put_it(tmp_path):
+    entry = pretrained_weights("vgg16.tv_in1k")
+    with pytest.raises(WeightsDownloadError) as raised:
+        fetch(entry, cache_dir=tmp_path, mirror="http://127.0.0.1:9", progress=False)
+    message = str(raised.value)
+    assert entry.url in message and entry.file_name in message and str(tmp_path) in message
+    assert "cnnzoo weights download vgg16.tv_in1k" in message and MIRROR_VARIABLE in message
+    assert not cached_file(entry, tmp_path).exists()
