@@ -20,6 +20,7 @@ if TYPE_CHECKING:  # what the names below resolve to, for type checkers and the 
     from cnnzoo import models  # noqa: F401
     from cnnzoo.compute import count_macs  # noqa: F401
     from cnnzoo.models import *  # noqa: F403
+    from cnnzoo.pretrained import list_pretrained  # noqa: F401
     from cnnzoo.registry import (  # noqa: F401
         ModelInfo,
         create_model,
@@ -47,7 +48,7 @@ _REGISTRY = (
 def _public_names() -> list[str]:
     from cnnzoo import models
 
-    return [*models.__all__, *_REGISTRY, "count_macs"]
+    return [*models.__all__, *_REGISTRY, "count_macs", "list_pretrained"]
 
 
 def __getattr__(name: str):
@@ -59,6 +60,10 @@ def __getattr__(name: str):
         from cnnzoo.compute import count_macs
 
         return count_macs
+    if name == "list_pretrained":
+        from cnnzoo.pretrained import list_pretrained
+
+        return list_pretrained
     if not name.startswith("_"):
         if importlib.util.find_spec(f"cnnzoo.{name}") is not None:  # cnnzoo.models, ...
             return importlib.import_module(f"cnnzoo.{name}")

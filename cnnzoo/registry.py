@@ -34,6 +34,8 @@ class ModelInfo:
         reference_counts: ``"all"``: ``reference_params`` compares with
             ``count_params()``; ``"trainable"``: with the trainable weights (torchvision's
             ``num_params`` leaves out batch norm's moving statistics).
+        pretrained: Its pretrained weights' names (:mod:`cnnzoo.pretrained`), the
+            default (``weights="imagenet"``) first.
     """
 
     name: str
@@ -47,6 +49,7 @@ class ModelInfo:
     notes: str = ""
     defaults: dict[str, Any] = field(default_factory=dict, compare=False)
     reference_counts: str = "all"
+    pretrained: tuple[str, ...] = ()
 
 
 _FACTORIES: dict[str, Callable[..., keras.Model]] = {}
@@ -107,6 +110,7 @@ def register_family(family: Family) -> None:
             notes=named.notes,
             defaults=named.defaults,
             reference_counts=named.reference_counts,
+            pretrained=tuple(entry.name for entry in named.pretrained),
         )
         _add(info, named.function, {})
         _NAMED[named.name] = named

@@ -14,6 +14,7 @@ import cnnzoo
 from cnnzoo.pretrained import (
     MIRROR_VARIABLE,
     WeightsDownloadError,
+    catalog,
     fetch,
     imagenet_class_names,
     list_pretrained,
@@ -177,3 +178,43 @@ def test_offline_the_error_says_what_to_download_and_where_to_put_it(tmp_path):
     assert entry.url in message and entry.file_name in message and str(tmp_path) in message
     assert "cnnzoo weights download vgg16.tv_in1k" in message and MIRROR_VARIABLE in message
     assert not cached_file(entry, tmp_path).exists()
+
+
+def test_the_command_lists_describes_and_downloads_ahead_of_time(
+    server, tmp_path, capsys, monkeypatch
+):
+    from cnnzoo.cli import main
+
+    httpd, entry, data = server
+    assert main(["weights", "list", "vgg16*", "alexnet*"]) == 0
+    listing = capsys.readouterr().out
+    assert "vgg16.keras_in1k" in listing and "alexnet_single_tower.tv_in1k" in listing
+    assert "resnet18" not in listing
+    assert main(["weights", "info", "resnet50.keras_in1k"]) == 0
+    info = capsys.readouterr().out
+    assert "model: resnet50(variant='v1')" in info and "BGR" in info and "MIT" in info
+    cache = tmp_path / "cache"
+    # The catalogue's checksum is the real file's: the random stand-in fails it, and
+    # nothing (not even the folder) is left.
+    mirror = ["--mirror", httpd.url + "/good", "--cache-dir", str(cache)]
+    assert main(["weights", "download", "resnet18.tv_in1k", *mirror]) == 1
+    assert "corrupt" in capsys.readouterr().err and not cache.exists()
+    with pytest.raises(SystemExit) as raised:
+        main(["weights", "download", "resnet18.tv_in1k", "resnet18.tv_in1kk", *mirror])
+    assert raised.value.code == 2 and not cache.exists()  # every name checked first
+    error = capsys.readouterr().err.strip()
+    assert error.count("\n") == 0 and "Closest: resnet18.tv_in1k" in error
+    # With the stand-in's checksum in the catalogue, the download lands in the cache.
+    entries = {**catalog._entries(), entry.name: entry}
+    monkeypatch.setattr(catalog, "_entries", lambda: entries)
+    assert main(["weights", "download", "resnet18.tv_in1k", *mirror]) == 0
+    assert (cache / entry.file_name).read_bytes() == data
+    assert f"resnet18.tv_in1k: {cache / entry.file_name}" in capsys.readouterr().out
+
+
+def test_model_info_and_cnnzoo_info_name_the_weights(capsys):
+    from cnnzoo.cli import main
+
+    assert cnnzoo.model_info("resnet18").pretrained == ("resnet18.tv_in1k", "resnet18.a1_in1k")
+    assert main(["info", "vgg16_bn"]) == 0
+    assert "Pretrained weights: vgg16_bn.tv_in1k (the first is" in capsys.readouterr().out

@@ -12,6 +12,12 @@ import sys
 EXAMPLES = {
     "list": "cnnzoo list\n  cnnzoo list 'resnet*'",
     "info": "cnnzoo info lenet5\n  cnnzoo info vgg16 --input-shape 32,32,3 --set dropout=0.3",
+    "weights": (
+        "cnnzoo weights list 'resnet*'\n"
+        "  cnnzoo weights info resnet50.tv2_in1k\n"
+        "  cnnzoo weights download resnet18.tv_in1k vgg16.keras_in1k  # for offline machines\n"
+        "  cnnzoo weights download resnet18.tv_in1k --mirror http://mirror.example/weights"
+    ),
     "train": (
         "cnnzoo train lenet5 --epochs 5\n"
         "  cnnzoo train resnet20 --data path/to/images --set width=0.5 --out runs/r20\n"

@@ -50,6 +50,7 @@ class ModelSheet:
     trainable_params: int
     macs: int
     layers: tuple[LayerRow, ...]
+    pretrained: tuple[str, ...] = ()
 
     def to_json(self) -> dict:
         fields = {field.name: getattr(self, field.name) for field in dataclasses.fields(self)}
@@ -99,6 +100,7 @@ def describe(name: str, **kwargs) -> ModelSheet:
         trainable_params=int(sum(math.prod(w.shape) for w in model.trainable_weights)),
         macs=int(count_macs(model)),
         layers=tuple(layer_table(model)),
+        pretrained=info.pretrained,
     )
 
 
@@ -161,10 +163,13 @@ def _dump(sheets: dict[str, dict]) -> str:
     """JSON with one line per layer, so that a change to a model reads as a short diff."""
     models = []
     for name, fields in sheets.items():
-        lines = [f"  {json.dumps(key)}: {json.dumps(value)}" for key, value in fields.items()]
-        lines[-1] = '  "layers": [\n' + ",\n".join(
+        lines = [
+            f"  {json.dumps(key)}: {json.dumps(value)}" for key, value in fields.items()
+            if key != "layers"
+        ]  # fmt: skip
+        lines.append('  "layers": [\n' + ",\n".join(
             f"   {json.dumps(row)}" for row in fields["layers"]
-        ) + "\n  ]"  # fmt: skip
+        ) + "\n  ]")  # fmt: skip
         models.append(f" {json.dumps(name)}: {{\n" + ",\n".join(lines) + "\n }")
     return "{\n" + ",\n".join(models) + "\n}\n"
 

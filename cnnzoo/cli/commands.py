@@ -102,6 +102,11 @@ def info_text(sheet) -> str:
     lines = [f"{sheet.name} ({sheet.family}): {sheet.paper}{year}"]
     if sheet.notes:
         lines.append(f"Deviations and choices: {sheet.notes}")
+    if sheet.pretrained:
+        lines.append(
+            f"Pretrained weights: {', '.join(sheet.pretrained)} (the first is "
+            "weights='imagenet'; 'cnnzoo weights info TAG' describes one)"
+        )
     lines += [
         f"Input {sheet.input_shape}, output {sheet.output_shape}; parameters "
         f"{sheet.params:,} (trainable {sheet.trainable_params:,}, non-trainable "
@@ -261,6 +266,7 @@ def export_command(args) -> int:
 # The subcommands with modules of their own come after the shared helpers they use.
 from cnnzoo.cli.finetune import finetune_arguments, finetune_command  # noqa: E402
 from cnnzoo.cli.tune import tune_arguments, tune_command  # noqa: E402
+from cnnzoo.cli.weights import weights_arguments, weights_command  # noqa: E402
 
 COMMANDS = {
     "list": (_list_arguments, list_command, "A table of the registered models."),
@@ -271,6 +277,11 @@ COMMANDS = {
     "evaluate": (_evaluate_arguments, evaluate_command, "Accuracy, per-class table, confusion."),
     "predict": (_predict_arguments, predict_command, "Top-k classes of images."),
     "export": (_export_arguments, export_command, "Export a run's model."),
+    "weights": (
+        weights_arguments,
+        weights_command,
+        "List, describe and download pretrained weights.",
+    ),
 }
 
 __all__ = ["COMMANDS", "add_model_arguments", "model_kwargs", "parse_sets", "parse_shape"]

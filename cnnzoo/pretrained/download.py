@@ -135,6 +135,7 @@ def fetch(
     if target.is_file() and checksum_matches(target, weights.checksum):
         return target
     url = source_url(weights, mirror)
+    created = not target.parent.exists()
     target.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
     try:
@@ -159,4 +160,6 @@ def fetch(
     finally:
         if os.path.exists(temporary):
             os.remove(temporary)
+        if created and not any(target.parent.iterdir()):  # a failure leaves no folder
+            target.parent.rmdir()
     return target
