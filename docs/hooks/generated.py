@@ -17,6 +17,8 @@ A page asks for generated content with a marker, an HTML comment on a line of it
 - ``<!-- cnnzoo:cli COMMAND -->``: the output of ``cnnzoo COMMAND --help``.
 - ``<!-- cnnzoo:augmentation-presets -->``: each augmentation preset, what it contains
   and a picture of it.
+- ``<!-- cnnzoo:pretrained -->``: every catalogued set of pretrained weights, with its
+  top-1, preprocessing, licence and source (:func:`cnnzoo.list_pretrained`).
 - ``<!-- cnnzoo:recipes -->``: every script in ``recipes/``, with the title, description
   and command line of its header.
 - ``<!-- cnnzoo:api MODULE [FUNCTION ...] -->``: the API reference of a module, public
@@ -554,6 +556,26 @@ def recipes(args: list[str], page_uri: str) -> str:
     return "\n\n".join(sections)
 
 
+def pretrained(args: list[str], page_uri: str) -> str:
+    """Every catalogued set of pretrained weights: top-1, preprocessing, licence, source."""
+    from cnnzoo.pretrained import list_pretrained, pretrained_weights
+
+    if args:
+        raise MarkerError(f"takes no arguments; received {args}")
+    lines = [
+        "| weights | top-1 | preprocessing | format | licence | source |",
+        "|---|--:|---|---|---|---|",
+    ]
+    for name in list_pretrained():
+        entry = pretrained_weights(name)
+        build = ", ".join(f"{key}={value!r}" for key, value in entry.builder_args)
+        label = f"`{name}`" + (f" (built with `{build}`)" if build else "")
+        top1 = "" if entry.top1 is None else f"{entry.top1:.2f}"
+        cells = (label, top1, entry.preprocessing.describe(), entry.format, entry.licence)
+        lines.append("| " + " | ".join((*cells, f"[{entry.source}]({entry.url})")) + " |")
+    return "\n".join(lines)
+
+
 # ----- MkDocs events ------------------------------------------------------------------------
 
 GENERATORS = {
@@ -566,6 +588,7 @@ GENERATORS = {
     "cli": cli_help,
     "augmentation-presets": augmentation_presets,
     "recipes": recipes,
+    "pretrained": pretrained,
     "api": api,
 }
 
