@@ -15,6 +15,7 @@ import keras
 from cnnzoo.compute.macs import MAC_KINDS, check_include, layer_macs
 from cnnzoo.compute.rows import LayerRow, format_layer_table
 from cnnzoo.layers.connection_table import ConnectionTableConv
+from cnnzoo.layers.constant_padding import ConstantPadding
 from cnnzoo.layers.lrn import LocalResponseNormalization
 
 _ZERO_PADDING = (keras.layers.ZeroPadding1D, keras.layers.ZeroPadding2D, keras.layers.ZeroPadding3D)
@@ -32,6 +33,7 @@ _KINDS = {
     keras.layers.BatchNormalization: "batch norm",
     keras.layers.LayerNormalization: "layer norm",
     LocalResponseNormalization: "local response norm",
+    ConstantPadding: "constant pad",  # -inf before a ceil-mode max pooling
     keras.layers.Add: "add",
     keras.layers.Concatenate: "concat",
     keras.layers.Multiply: "multiply",
@@ -95,7 +97,7 @@ def layer_kind(layer: keras.layers.Layer) -> str:
 
 def _geometry(layer: keras.layers.Layer) -> tuple[str, str, str]:
     """``(kernel, stride, padding)`` strings for the table."""
-    if isinstance(layer, _ZERO_PADDING):
+    if isinstance(layer, (*_ZERO_PADDING, ConstantPadding)):
         return "", "", _zero_padding(layer.padding)
     size = getattr(layer, "kernel_size", None) or getattr(layer, "pool_size", None)
     if size is None or not hasattr(layer, "strides"):

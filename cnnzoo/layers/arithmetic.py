@@ -122,10 +122,14 @@ def check_output_size(
     strides: Sequence[int],
     padding: str | Sequence[tuple[int, int]],
     dilation: Sequence[int] | None = None,
+    padding_is_neutral: bool = False,
 ) -> tuple[int | None, ...]:
     """Returns the spatial output shape, or raises :class:`SpatialSizeError` naming ``layer``.
 
     ``input_shape`` is the spatial part only (no batch, no channels); ``None`` sizes pass.
+    A strided layer on an axis shorter than its stride is refused (its one position would
+    be computed mostly from padding) unless ``padding_is_neutral``: a max pooling padded
+    with ``-inf`` then keeps the maximum of the real inputs, as PyTorch's ceil mode does.
 
     Example:
         >>> check_output_size((6, 6), layer="pool", kind="max pooling", kernel=(3, 3),
@@ -144,7 +148,7 @@ def check_output_size(
         # A strided layer on an axis shorter than its stride no longer downsamples: with
         # padding it returns one position computed mostly from zeros. Deep padded networks
         # (ResNet, GoogLeNet) would otherwise build on any input and learn nothing there.
-        if size <= 0 or n < strides[axis]:
+        if size <= 0 or (n < strides[axis] and not padding_is_neutral):
             axis_name = AXIS_NAMES[rank][axis]
             pad_text = pads[axis] if isinstance(pads[axis], str) else f"{pads[axis]}"
             arithmetic = describe(n, kernel[axis], strides[axis], pads[axis], dilation[axis])
@@ -162,3 +166,28 @@ def check_output_size(
             )
         sizes.append(size)
     return tuple(sizes)
+
+
+def ceil_mode_padding(n: int | None, kernel: int, stride: int) -> int:
+    """How far a pooling in PyTorch's ceil mode (no padding in front) reads past the end
+    of an axis of size ``n``: the padding to add at the end before a ``"valid"`` pooling.
+
+    Ceil mode keeps a last, partial window whenever it starts inside the input; it outputs
+    ``ceil((n - k) / s) + 1`` positions where ``"valid"`` gives ``floor((n - k) / s) + 1``
+    and Keras' ``"same"`` gives ``ceil(n / s)`` with padding in front too. For an unknown
+    size (``None``) it is the most any size needs, ``min(s, k) - 1``: the positions past
+    what the windows read are never read, so the output is the same.
+
+    Example:
+        GoogLeNet's 3x3/2 pooling on 97 (48 positions, none of them padded) and on 112
+        (56, the last one reading one position past the end):
+
+        >>> ceil_mode_padding(97, 3, 2), ceil_mode_padding(112, 3, 2), ceil_mode_padding(None, 3, 2)
+        (0, 1, 1)
+    """
+    if n is None:
+        return min(stride, kernel) - 1
+    positions = -(-(n - kernel) // stride) + 1
+    if (positions - 1) * stride >= n:  # PyTorch drops a last window that starts past the end
+        positions -= 1
+    return max(0, (positions - 1) * stride + kernel - n)

@@ -7,8 +7,14 @@ from collections.abc import Callable, Sequence
 import keras
 
 from cnnzoo.checks import check_choice, check_positive_int, is_int
-from cnnzoo.layers.arithmetic import as_tuple, check_output_size, explicit_padding
+from cnnzoo.layers.arithmetic import (
+    as_tuple,
+    ceil_mode_padding,
+    check_output_size,
+    explicit_padding,
+)
 from cnnzoo.layers.connection_table import ConnectionTableConv
+from cnnzoo.layers.constant_padding import ConstantPadding
 from cnnzoo.layers.dims import layer_class, spatial_rank
 
 NORMS = (None, "batch")
@@ -18,6 +24,8 @@ BATCH_NORM_MOMENTUM = 0.9
 BATCH_NORM_EPSILON = 1e-5
 
 Padding = str | int | Sequence
+# PyTorch's ceil_mode=True with no padding in front (Caffe's pooling), for max pooling.
+CEIL = "ceil"
 
 
 def resolve_padding(padding: Padding, rank: int, argument: str = "padding"):
@@ -203,12 +211,20 @@ def pool(
         pool_size: Window, an int or one per spatial axis.
         name: Layer name.
         strides: Defaults to ``pool_size`` (non-overlapping windows).
-        padding: ``"valid"``, ``"same"``, or explicit zero padding as in
+        padding: ``"valid"``, ``"same"``, explicit zero padding as in
             :func:`conv_norm_act` (a ``{name}_pad`` layer, as keras.applications' ResNet
-            pads before its stem pooling; zeros are neutral after a ReLU).
+            pads before its stem pooling; zeros are neutral after a ReLU), or ``"ceil"``
+            (max pooling only): PyTorch's ``ceil_mode=True`` without padding, which keeps a
+            last partial window where ``"valid"`` drops it; a ``{name}_pad`` layer
+            (:class:`~cnnzoo.layers.constant_padding.ConstantPadding`) adds ``-inf`` at the
+            end of an axis only as far as that window reads (:func:`ceil_mode_padding`).
 
     Returns:
         The pooled tensor.
+
+    Raises:
+        ValueError: For a bad argument, ``"ceil"`` with average pooling, or an input too
+            small (a ``SpatialSizeError`` naming the layer).
 
     Example:
         >>> import keras
@@ -217,12 +233,22 @@ def pool(
         >>> tuple(pool(keras.Input((112, 112, 64)), "max", 3, strides=2, padding=1,
         ...            name="stem_pool").shape)
         (None, 56, 56, 64)
+        >>> tuple(pool(keras.Input((49, 50, 64)), "max", 3, strides=2, padding="ceil",
+        ...            name="pool1").shape)  # "same" gives 25x25, "valid" 24x24
+        (None, 24, 25, 64)
     """
     check_choice("kind", kind, ("max", "avg"), context=name)
     rank = spatial_rank(x)
-    keras_padding, pads = resolve_padding(padding, rank)
     window = as_tuple(pool_size, rank, "pool_size")
     steps = window if strides is None else as_tuple(strides, rank, "pool_strides")
+    if isinstance(padding, str) and padding == CEIL:
+        if kind != "max":
+            raise ValueError(
+                f"padding='ceil' is for max pooling (PyTorch's ceil-mode average divides "
+                f"the partial window otherwise); received kind={kind!r} at layer '{name}'."
+            )
+        return _ceil_mode_max_pool(x, window, steps, name)
+    keras_padding, pads = resolve_padding(padding, rank)
     check_output_size(
         x.shape[1:-1],
         layer=name,
@@ -235,3 +261,18 @@ def pool(
         x = layer_class("zero_pad", rank)(pads if rank > 1 else pads[0], name=f"{name}_pad")(x)
     layer = layer_class(f"{kind}_pool", rank)
     return layer(pool_size=window, strides=steps, padding=keras_padding, name=name)(x)
+
+
+def _ceil_mode_max_pool(x, window, steps, name):
+    sizes = x.shape[1:-1]
+    pads = tuple(
+        (0, ceil_mode_padding(n, k, s)) for n, k, s in zip(sizes, window, steps, strict=True)
+    )
+    check_output_size(
+        sizes, layer=name, kind="max pooling (ceil mode)", kernel=window, strides=steps,
+        padding=pads, padding_is_neutral=True,
+    )  # fmt: skip
+    if any(after for _, after in pads):
+        x = ConstantPadding(pads, name=f"{name}_pad")(x)
+    layer = layer_class("max_pool", len(sizes))
+    return layer(pool_size=window, strides=steps, padding="valid", name=name)(x)
