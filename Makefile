@@ -37,16 +37,21 @@ check: $(VENV)/.installed-test
 test: $(VENV)/.installed-test
 	$(PY) -m pytest -n 2 --dist worksteal --durations=15
 
+# torchvision's models for tests/test_equivalence.py, installed with --no-deps so that it
+# keeps the CPU build of torch.
 $(VENV)/.installed-backends: pyproject.toml $(VENV)/.installed-test
 	$(PY) -m pip install --quiet -e ".[test,dev,backends]" "torch==2.13.0"
+	$(PY) -m pip install --quiet --no-deps "torchvision==0.28.0"
 	touch $@
 
 # tests/test_portable.py (models, custom layers, training and fine-tuning runs) and
 # tests/test_distributed.py (two training processes on 127.0.0.1 on JAX) on JAX and
-# PyTorch; `make test` runs it on TensorFlow.
+# PyTorch; `make test` runs it on TensorFlow. Then the ports of torchvision's weights
+# against torchvision (tests/test_equivalence.py) on the default backend.
 test-backends: $(VENV)/.installed-backends
 	KERAS_BACKEND=jax $(PY) -m pytest -n 2 tests/test_portable.py tests/test_distributed.py
 	KERAS_BACKEND=torch $(PY) -m pytest -n 2 tests/test_portable.py tests/test_distributed.py
+	$(PY) -m pytest -n 2 --dist worksteal tests/test_equivalence.py
 
 # The documentation site, into site/ (tests/test_docs.py builds it too).
 docs: $(VENV)/.installed-docs

@@ -58,6 +58,33 @@ class KerasApplicationsWeights:
 
 
 @dataclass(frozen=True)
+class TorchLayout:
+    """How a PyTorch state dict of a named model's layout names its tensors, for
+    :func:`cnnzoo.transfer.port_state_dict` and :func:`cnnzoo.transfer.export_state_dict`.
+
+    A state dict key is ``<module>.<tensor>`` (``layer1.0.conv1.weight``); ``module_name``
+    gives, for each cnnzoo layer with weights, the torchvision module that holds them
+    (timm's ResNets use the same names).
+
+    Attributes:
+        torchvision_model: The ``torchvision.models`` function of this layout.
+        module_name: ``cnnzoo layer name -> torchvision module name``, ``None`` for a layer
+            the source does not have.
+        norm_epsilon: The source's batch-norm epsilon (a state dict does not record it);
+            ``None`` without batch norm.
+        builder_args: Arguments the named model needs to have this layout, where they differ
+            from its defaults (``(("variant", "torchvision"),)`` for Inception v3).
+        hint: Appended to a mismatch error: how to build the matching layout.
+    """
+
+    torchvision_model: str
+    module_name: Callable[[str], str | None]
+    norm_epsilon: float | None = 1e-5
+    builder_args: tuple[tuple[str, Any], ...] = ()
+    hint: str = ""
+
+
+@dataclass(frozen=True)
 class NamedModel:
     """One registered name of a family: an importable function and what is known of it.
 
@@ -79,6 +106,7 @@ class NamedModel:
         search_depths: The depths the search's ``depth`` hyperparameter chooses from, and
             the registered name each builds (empty: no ``depth`` hyperparameter).
         search_skips: Family hyperparameters that do not apply to this model.
+        torch_layout: How a torchvision state dict of its layout names the tensors.
         keras_weights: keras.applications' ImageNet weights of the same layout, if any.
         pretrained: Its pretrained weights (:mod:`cnnzoo.pretrained`), the default first
             (what ``weights="imagenet"`` loads).
@@ -96,6 +124,7 @@ class NamedModel:
     depth: int | None = None
     search_depths: Mapping[int, str] = field(default_factory=dict)
     search_skips: tuple[str, ...] = ()
+    torch_layout: TorchLayout | None = None
     keras_weights: KerasApplicationsWeights | None = None
     pretrained: tuple[PretrainedWeights, ...] = ()
 

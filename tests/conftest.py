@@ -123,3 +123,29 @@ def kill_after_epochs(command, history_path, epochs: int, env: dict, timeout: fl
     process.send_signal(signal.SIGKILL)
     process.wait()
     return history_rows(history_path)
+
+
+# torchvision's detection operators, whose schemas its C extension registers. The extension
+# of a torchvision wheel does not load beside the CPU build of torch; the classification
+# models are pure Python and need only the schemas to import.
+TORCHVISION_SCHEMAS = {
+    "torchvision::nms": "(Tensor dets, Tensor scores, float iou_threshold) -> Tensor",
+    "torchvision::qnms": "(Tensor dets, Tensor scores, float iou_threshold) -> Tensor",
+}
+
+
+def import_torchvision():
+    """``(torch, torchvision.models)``, or skips the test where either is not installed
+    (``make test-backends`` installs both)."""
+    torch = pytest.importorskip("torch")
+    try:
+        import torchvision.models
+    except RuntimeError:  # the C extension did not load: declare what it would have
+        for name, schema in TORCHVISION_SCHEMAS.items():
+            torch.library.define(name, schema)
+        for module in [name for name in sys.modules if name.startswith("torchvision")]:
+            del sys.modules[module]
+        import torchvision.models
+    except ImportError:
+        pytest.skip("torchvision is not installed")
+    return torch, torchvision.models

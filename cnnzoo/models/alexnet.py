@@ -12,7 +12,7 @@ from cnnzoo.checks import (
     check_units,
     per_stage,
 )
-from cnnzoo.family import Family, NamedModel, SearchDefaults, scaled
+from cnnzoo.family import Family, NamedModel, SearchDefaults, TorchLayout, scaled
 from cnnzoo.layers import (
     LocalResponseNormalization,
     conv_norm_act,
@@ -259,11 +259,32 @@ def alexnet_single_tower(**kwargs) -> keras.Model:
     """AlexNet as one tower (Krizhevsky 2014, torchvision's ``alexnet``): no LRN, no
     groups, 64/192/384/256/256 maps, 224x224 input. See :func:`alexnet`.
 
+    torchvision pools the last feature map adaptively to 6x6 before its classifier; the
+    map is 6x6 already for inputs of 223 to 254 per axis, where this model computes what
+    torchvision's does with the same weights (:func:`cnnzoo.transfer.port_state_dict`).
+    Elsewhere ``head_fc1`` reads another number of inputs and torchvision's weights do not
+    fit it; the backbone (``include_top=False``) computes torchvision's ``features`` at
+    any size.
+
     Example:
         >>> alexnet_single_tower(input_shape=(63, 63, 3), fc_units=(16,)).output_shape
         (None, 1000)
     """
     return alexnet(**kwargs)
+
+
+# torchvision's modules: features numbers the convolutions, ReLUs and poolings in turn; its
+# classifier is dropout, FC, ReLU, dropout, FC, ReLU, FC.
+TORCHVISION_MODULES = {
+    "stage1_block1_conv": "features.0",
+    "stage2_block1_conv": "features.3",
+    "stage3_block1_conv": "features.6",
+    "stage3_block2_conv": "features.8",
+    "stage3_block3_conv": "features.10",
+    "head_fc1": "classifier.1",
+    "head_fc2": "classifier.4",
+    "predictions": "classifier.6",
+}
 
 
 def _scale_width(defaults, factor: float) -> dict:
@@ -304,10 +325,12 @@ FAMILY = Family(
             year=2014,
             default_input_shape=(224, 224, 3),
             min_input_size=63,
+            torch_layout=TorchLayout("alexnet", TORCHVISION_MODULES.get),
             notes=(
                 "torchvision-compatible single tower: no LRN, no groups, 64/192/384/256/256 maps. "
-                "torchvision's adaptive 6x6 average pool is an identity at 224x224 and is left "
-                "out; use pooling='avg' for other input sizes."
+                "torchvision's adaptive 6x6 average pool is the identity on the 6x6 map of "
+                "inputs of 223 to 254 (224 included) and is left out; use pooling='avg' for "
+                "other input sizes."
             ),
             pretrained=(
                 torchvision_weights("alexnet_single_tower", "alexnet-owt-7be5be79.pth", 56.522),

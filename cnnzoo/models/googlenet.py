@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import re
+
 import keras
 
 from cnnzoo.checks import (
     check_choice,
     check_positive_int,
 )
-from cnnzoo.family import Family, NamedModel, SearchDefaults
+from cnnzoo.family import Family, NamedModel, SearchDefaults, TorchLayout
 from cnnzoo.layers import LocalResponseNormalization, conv_norm_act, inception_module, pool
 from cnnzoo.layers.head import prediction_layer
 from cnnzoo.layers.inception import INCEPTION_EPSILON
@@ -46,14 +48,15 @@ MODULES = {
 # Section 5: the auxiliary classifiers read the outputs of 4a and 4d.
 AUX_AFTER = {"4a": "aux1", "4d": "aux2"}
 AUX_FILTERS, AUX_UNITS, AUX_DROPOUT = 128, 1024, 0.7
-# The first max pooling of each stage (pool1 to pool4); "same" padding equals Caffe's and
-# torchvision's ceil_mode=True on the even sizes of a 224 input (112 -> 56 -> 28 -> 14 -> 7).
+# The first max pooling of each stage (pool1 to pool4).
 STAGE_POOL_STRIDE = 2
 
 VARIANTS = {
     # Table 1 and section 5: biases, no batch norm, true 5x5 branches, LRN after the first
-    # pooling and after conv2 (Figure 3), dropout 0.4 before the classifier.
-    "paper": dict(norm=None, kernel_5x5=5, lrn=True, pool4_size=3, dropout=0.4),
+    # pooling and after conv2 (Figure 3), dropout 0.4 before the classifier. The stage
+    # poolings pad "same", which equals Caffe's ceil mode at even sizes (224 -> 112 -> 56
+    # -> 28 -> 14 -> 7) and keeps one position more at odd ones.
+    "paper": dict(norm=None, kernel_5x5=5, lrn=True, pool4_size=3, dropout=0.4, pool="same"),
     # torchvision's googlenet (weights ported from TensorFlow): batch norm with eps 1e-3 and
     # bias-free convolutions, no LRN, dropout 0.2.
     "torchvision": dict(
@@ -62,6 +65,7 @@ VARIANTS = {
         lrn=False,
         pool4_size=2,  # torchvision's maxpool4 is 2x2/2; the paper's is 3x3/2
         dropout=0.2,
+        pool="ceil",  # torchvision's ceil_mode=True: 97 -> 49 -> 24 where "same" gives 25
     ),
 }
 DEFAULT_NAMES = {"paper": "googlenet", "torchvision": "googlenet_bn"}
@@ -100,7 +104,9 @@ def googlenet(
     convolutions have biases and no batch norm. ``variant="torchvision"`` is torchvision's
     ``googlenet`` (6,624,904 trainable parameters): batch norm (eps 1e-3) after every
     bias-free convolution, no LRN, a 3x3 kernel in the "5x5" branch, a 2x2/2 last max
-    pooling, dropout 0.2.
+    pooling, dropout 0.2, and stage poolings in PyTorch's ceil mode (``pool(...,
+    padding="ceil")``), so that with torchvision's weights it computes what torchvision
+    computes at any input size; the paper variant pads them "same" (the same at even sizes).
 
     With ``aux_logits=True`` the two auxiliary classifiers of section 5 read the outputs of
     4a and 4d: 5x5/3 average pooling (14 -> 4 at 224), 1x1 conv 128 (with batch norm in
@@ -110,7 +116,8 @@ def googlenet(
     :func:`cnnzoo.models.auxiliary.compile_with_auxiliary_heads` (loss weight 0.3 per
     auxiliary head, as in the paper) and predict with
     :func:`cnnzoo.models.auxiliary.without_auxiliary_heads`. The heads need a fixed input
-    of at least 65 per axis.
+    of at least 65 per axis (79 in the torchvision variant, whose ceil-mode poolings give
+    4x4 where "same" gives 5x5 at 65).
 
     Stages by output stride, each ending in ``stage{i}_out``: stage1 ``conv1`` (stride 2,
     112x112x64 at 224); stage2 ``pool1``, ``lrn1``, ``conv2_reduce`` (1x1), ``conv2``
@@ -126,7 +133,8 @@ def googlenet(
         variant: ``"paper"`` or ``"torchvision"``.
         aux_logits: Add the two auxiliary classifiers (needs ``include_top=True``).
         num_classes: Number of outputs.
-        input_shape: At least 17 per axis (65 with ``aux_logits``); any channel count; 1-D
+        input_shape: At least 17 per axis (15 for the torchvision variant, as torchvision's;
+            65 with ``aux_logits``); any channel count; 1-D
             and 3-D shapes build 1-D and 3-D networks.
         lrn: Local response normalization in the stem (default: the variant's).
         kernel_5x5: Kernel of the "5x5" branches (default: the variant's 5 or 3).
@@ -177,8 +185,9 @@ def googlenet(
     check_positive_int("kernel_5x5", kernel_5x5)
 
     hint = (
-        " GoogLeNet halves the input five times ('same' padding) and needs at least 17 per "
-        "axis; the auxiliary heads (aux_logits=True) need at least 65."
+        " GoogLeNet halves the input five times and needs at least 17 per axis (15 for "
+        "variant='torchvision', whose poolings keep a last partial window); the auxiliary "
+        "heads (aux_logits=True) need at least 65 (79 for variant='torchvision')."
     )
     with naming_input_shape(args.input_shape, hint):
         return _build(args, spec, lrn, kernel_5x5, aux_logits)
@@ -216,13 +225,13 @@ def _auxiliary_head(args, x, prefix):
     )(x)
 
 
-def _stem(args, x, lrn):
+def _stem(args, x, lrn, pool_padding):
     # Stage 1, stride 2. The 3-pixel padding of Caffe and torchvision (an explicit
     # padding keeps their alignment, where "same" would pad 2 before and 3 after).
     x = _conv(args, x, 64, 7, "conv1", strides=2, padding=3)
     x = keras.layers.Identity(name="stage1_out")(x)  # (N, 112, 112, 64)
     # Stage 2, stride 4.
-    x = pool(x, "max", 3, strides=STAGE_POOL_STRIDE, padding="same", name="pool1")
+    x = pool(x, "max", 3, strides=STAGE_POOL_STRIDE, padding=pool_padding, name="pool1")
     if lrn:
         x = LocalResponseNormalization(**LRN_ARGS, name="lrn1")(x)
     x = _conv(args, x, 64, 1, "conv2_reduce")
@@ -234,7 +243,7 @@ def _stem(args, x, lrn):
 
 def _build(args, spec, lrn, kernel_5x5, aux_logits) -> keras.Model:
     inputs, x = args.model_input()
-    x = _stem(args, x, lrn)
+    x = _stem(args, x, lrn, spec["pool"])
     aux_outputs = []
     # Stages 3-5, strides 8, 16, 32: (N, 28, 28, 480), (N, 14, 14, 832), (N, 7, 7, 1024).
     for stage, modules in MODULES.items():
@@ -244,7 +253,7 @@ def _build(args, spec, lrn, kernel_5x5, aux_logits) -> keras.Model:
             "max",
             pool_size,
             strides=STAGE_POOL_STRIDE,
-            padding="same",
+            padding=spec["pool"],
             name=f"pool{stage - 1}",
         )
         for module, widths in modules.items():
@@ -264,12 +273,48 @@ def _build(args, spec, lrn, kernel_5x5, aux_logits) -> keras.Model:
     return args.finish(inputs, x, (), aux_outputs)
 
 
+# torchvision's modules: its conv2 and conv3 are conv2_reduce and conv2 here, its branch1
+# to branch4 (Sequential blocks) the module's 1x1, 3x3, 5x5 and pool branches.
+_TORCHVISION_STEM = {"conv1": "conv1", "conv2_reduce": "conv2", "conv2": "conv3"}
+_TORCHVISION_BRANCHES = {
+    "1x1": "branch1",
+    "3x3_reduce": "branch2.0",
+    "3x3": "branch2.1",
+    "5x5_reduce": "branch3.0",
+    "5x5": "branch3.1",
+    "pool_proj": "branch4.1",
+}
+_TORCHVISION_AUX = {"1x1_conv": "conv.conv", "1x1_bn": "conv.bn", "fc": "fc1", "predictions": "fc2"}
+
+
+def torchvision_module(layer: str) -> str | None:
+    """torchvision's name of a ``googlenet_bn`` layer (each BasicConv2d holds a ``conv`` and
+    a ``bn``).
+
+    Example:
+        >>> [torchvision_module(name) for name in ("conv2_bn", "inception4a_5x5_conv",
+        ...                                        "aux2_fc", "predictions")]
+        ['conv3.bn', 'inception4a.branch3.1.conv', 'aux2.fc1', 'fc']
+    """
+    if layer == "predictions":
+        return "fc"
+    match = re.fullmatch(r"(conv\d\w*)_(conv|bn)", layer)
+    if match and match[1] in _TORCHVISION_STEM:
+        return f"{_TORCHVISION_STEM[match[1]]}.{match[2]}"
+    match = re.fullmatch(r"(inception\d[a-e])_(\w+)_(conv|bn)", layer)
+    if match and match[2] in _TORCHVISION_BRANCHES:
+        return f"{match[1]}.{_TORCHVISION_BRANCHES[match[2]]}.{match[3]}"
+    match = re.fullmatch(r"(aux\d)_(\w+)", layer)
+    if match and match[2] in _TORCHVISION_AUX:
+        return f"{match[1]}.{_TORCHVISION_AUX[match[2]]}"
+    return None
+
+
 _NOTES_COMMON = (
-    "Stage max poolings use 'same' padding, which equals Caffe's and torchvision's "
-    "ceil_mode=True at even sizes (224 -> 112 -> 56 -> 28 -> 14 -> 7); the 7x7 average "
-    "pooling is global average pooling (the same at 224). Auxiliary heads (aux_logits=True, "
-    "section 5) pool 5x5/3 as the paper; torchvision pools adaptively to 4x4, which has the "
-    "same parameters (13,004,888 trainable with both heads at 224) but other windows."
+    "The 7x7 average pooling is global average pooling (the same at 224). Auxiliary heads "
+    "(aux_logits=True, section 5) pool 5x5/3 as the paper; torchvision pools adaptively to "
+    "4x4, which has the same parameters (13,004,888 trainable with both heads at 224) but "
+    "other windows."
 )
 
 
@@ -302,7 +347,9 @@ FAMILY = Family(
             notes=(
                 "Table 1 with true 5x5 branches, conv biases, no batch norm, LRN after pool1 and "
                 "conv2 (size 5, alpha 1e-4 per Caffe's convention, beta 0.75, k 1: BVLC's "
-                "values, the paper gives none), dropout 0.4. " + _NOTES_COMMON
+                "values, the paper gives none), dropout 0.4. Stage max poolings pad 'same', "
+                "which equals Caffe's ceil mode at even sizes (224 -> 112 -> 56 -> 28 -> 14 -> "
+                "7). " + _NOTES_COMMON
             ),
         ),
         NamedModel(
@@ -310,11 +357,20 @@ FAMILY = Family(
             reference_params=6_624_904,
             reference_source="torchvision googlenet num_params, no auxiliary heads",
             reference_counts="trainable",
+            min_input_size=15,  # ceil mode keeps a partial window: 15 -> 8 -> 4 -> 2 -> 1 -> 1
+            torch_layout=TorchLayout(
+                "googlenet",
+                torchvision_module,
+                norm_epsilon=1e-3,
+                hint=" torchvision's googlenet is googlenet_bn() (variant='torchvision').",
+            ),
             notes=(
                 "torchvision's googlenet: batch norm (eps 1e-3) after bias-free convolutions, no "
                 "LRN, dropout 0.2, a 3x3 kernel in the '5x5' branch (torchvision's known "
                 "deviation, pytorch/vision#906) and a 2x2/2 last max pooling (3x3/2 in the "
-                "paper). " + _NOTES_COMMON
+                "paper). Stage max poolings in torchvision's ceil mode (97 -> 49 -> 24, where "
+                "'same' gives 25), so that it computes what torchvision's does at any input "
+                "size. " + _NOTES_COMMON
             ),
             pretrained=(
                 torchvision_weights(

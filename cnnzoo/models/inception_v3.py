@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import functools
+import re
 
 import keras
 
 from cnnzoo.checks import (
     check_choice,
 )
-from cnnzoo.family import Family, KerasApplicationsWeights, NamedModel, SearchDefaults
+from cnnzoo.family import (
+    Family,
+    KerasApplicationsWeights,
+    NamedModel,
+    SearchDefaults,
+    TorchLayout,
+)
 from cnnzoo.layers import conv_norm_act, pool
 from cnnzoo.layers.head import prediction_layer
 from cnnzoo.layers.inception import INCEPTION_EPSILON
@@ -45,7 +52,8 @@ STEM = (
 # padding); or, as the last step, a pair of convolutions on the same input whose outputs
 # are concatenated (the expanded filter bank of the paper's Figure 7). Branch names are
 # torchvision's; a branch with several convolutions numbers them (branch5x5_1, ...).
-AVG_POOL = ("avg", 1, "same")
+# The 3x3/1 average pooling pads as the variant does (VARIANTS' "avg_pool_padding").
+AVG_POOL = ("avg", 1, None)
 MODULE_KINDS = {
     # 35x35 (torchvision InceptionA; the paper's Figure 5 with one 5x5 kept, as both
     # reference implementations do). The width is the pool projection.
@@ -102,13 +110,24 @@ MODULES = (
     (5, "mixed10", "E", None),  # (N, 8, 8, 2048)
 )
 AUX_AFTER = "mixed7"
+# torchvision's BasicConv2d blocks of the stem and the auxiliary head, and its Inception
+# blocks (MODULES in order); each holds a ``conv`` and a ``bn``.
+_TORCHVISION = {
+    "conv1a": "Conv2d_1a_3x3", "conv2a": "Conv2d_2a_3x3", "conv2b": "Conv2d_2b_3x3",
+    "conv3b": "Conv2d_3b_1x1", "conv4a": "Conv2d_4a_3x3",
+    "aux_1x1": "AuxLogits.conv0", "aux_5x5": "AuxLogits.conv1",
+    **{f"mixed{i}": f"Mixed_{name}" for i, name in enumerate(
+        ("5b", "5c", "5d", "6a", "6b", "6c", "6d", "6e", "7a", "7b", "7c"))},
+}  # fmt: skip
 
 VARIANTS = {
     # keras.applications.InceptionV3: batch norm without scale (23,851,784 parameters), no
-    # dropout before the classifier.
-    "keras": dict(norm_scale=False, dropout=0.0),
-    # torchvision's inception_v3: batch norm with scale, dropout 0.5.
-    "torchvision": dict(norm_scale=True, dropout=0.5),
+    # dropout before the classifier; its 3x3 average poolings pad "same", which divides by
+    # the real pixels of a border window (4 or 6 of 9).
+    "keras": dict(norm_scale=False, dropout=0.0, avg_pool_padding="same"),
+    # torchvision's inception_v3: batch norm with scale, dropout 0.5, and F.avg_pool2d(x, 3,
+    # 1, 1), whose count_include_pad=True divides by 9 everywhere: zero padding, then "valid".
+    "torchvision": dict(norm_scale=True, dropout=0.5, avg_pool_padding=1),
 }
 
 
@@ -136,7 +155,10 @@ def inception_v3(
     ``variant="keras"`` has the weights of ``keras.applications.InceptionV3`` in the same
     order and shapes (23,851,784 parameters at 299x299 with 1000 classes): bias-free
     convolutions, batch norm (eps 1e-3) without scale, no dropout. ``variant="torchvision"``
-    is torchvision's ``inception_v3``: batch norm with scale and dropout 0.5; with its
+    is torchvision's ``inception_v3``: batch norm with scale, dropout 0.5, and 3x3 average
+    poolings that divide by 9 at the borders too (torchvision's ``count_include_pad``:
+    zero padding, then "valid" pooling, where the keras variant pads "same"), so that with
+    torchvision's weights it computes what torchvision computes at any input size; with its
     auxiliary head it has 27,161,264 trainable parameters.
 
     With ``aux_logits=True`` the auxiliary classifier (torchvision's ``InceptionAux``)
@@ -230,12 +252,13 @@ def _conv(args, norm_scale, x, filters, kernel, name, strides=1, padding="same")
     )
 
 
-def _branch(conv, x, module, branch_name, steps):
+def _branch(conv, avg_pool_padding, x, module, branch_name, steps):
     conv_steps = sum(1 for step in steps if not isinstance(step[0], str))
     number = 0
     for step in steps:
         if isinstance(step[0], str):  # pooling
             kind, strides, padding = step
+            padding = avg_pool_padding if padding is None else padding
             x = pool(x, kind, 3, strides=strides, padding=padding, name=f"{module}_pool")
             continue
         number += 1
@@ -282,12 +305,30 @@ def _build(args, spec, aux_logits) -> keras.Model:
             continue
         module, module_kind, width = row
         branches = MODULE_KINDS[module_kind](width)
-        outputs = [_branch(conv, x, module, *branch_spec) for branch_spec in branches]
+        outputs = [
+            _branch(conv, spec["avg_pool_padding"], x, module, *branch_spec)
+            for branch_spec in branches
+        ]
         x = keras.layers.Concatenate(name=module)(outputs)
         if aux_logits and module == AUX_AFTER:
             aux_outputs.append(_auxiliary_head(conv, args, x))
     x = keras.layers.Identity(name=f"stage{stage}_out")(x)
     return args.finish(inputs, x, (), aux_outputs)
+
+
+def torchvision_module(layer: str) -> str | None:
+    """torchvision's name of an ``inception_v3(variant="torchvision")`` layer.
+
+    Example:
+        >>> torchvision_module("conv2b_bn"), torchvision_module("mixed0_branch5x5_1_conv")
+        ('Conv2d_2b_3x3.bn', 'Mixed_5b.branch5x5_1.conv')
+    """
+    heads = {"predictions": "fc", "aux_predictions": "AuxLogits.fc"}
+    match = re.fullmatch(r"(conv\w+|aux_\dx\d|mixed\d+)_(?:(branch\w+)_)?(conv|bn)", layer)
+    if match is None or match[1] not in _TORCHVISION:
+        return heads.get(layer)
+    branch = f"{match[2]}." if match[2] else ""
+    return f"{_TORCHVISION[match[1]]}.{branch}{match[3]}"
 
 
 FAMILY = Family(
@@ -303,14 +344,23 @@ FAMILY = Family(
             reference_params=23_851_784,
             reference_source="keras.applications InceptionV3 count_params() (299x299, 1000 "
             "classes)",
+            torch_layout=TorchLayout(
+                "inception_v3",
+                torchvision_module,
+                norm_epsilon=INCEPTION_EPSILON,
+                builder_args=(("variant", "torchvision"),),
+                hint=' Build it with inception_v3(variant="torchvision"), the layout of '
+                "torchvision.",
+            ),
             notes=(
                 "keras.applications-compatible (same weight shapes in the same order; batch norm "
                 "without scale, eps 1e-3, but cnnzoo's momentum 0.9 where Keras uses 0.99). Like "
                 "both reference implementations, the 35x35 modules keep one 5x5 convolution where "
                 "the paper's Figure 5 has two 3x3, and there is no 'BN-auxiliary'. "
                 "variant='torchvision' adds the batch-norm scale and dropout 0.5 (27,161,264 "
-                "trainable parameters with aux_logits=True); torchvision's 3x3 average poolings "
-                "count the zero padding at the borders (count_include_pad), Keras' do not."
+                "trainable parameters with aux_logits=True) and, as torchvision's 3x3 average "
+                "poolings, counts the zero padding at the borders (count_include_pad), where "
+                "keras.applications' ('same') does not."
             ),
             keras_weights=KerasApplicationsWeights(
                 "InceptionV3",

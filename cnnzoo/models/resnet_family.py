@@ -5,9 +5,11 @@ The builders, the paper's tables and the stride plan are in :mod:`cnnzoo.models.
 
 from __future__ import annotations
 
+import re
+
 import keras
 
-from cnnzoo.family import Family, KerasApplicationsWeights, NamedModel, SearchDefaults
+from cnnzoo.family import Family, KerasApplicationsWeights, NamedModel, SearchDefaults, TorchLayout
 from cnnzoo.models.common_args import forwards_to
 from cnnzoo.models.resnet import CIFAR_PAPER_MILLIONS, PAPER, PAPER_V2, cifar_resnet, resnet
 from cnnzoo.pretrained.tags import (
@@ -245,6 +247,29 @@ def _imagenet_weights(name: str, depth: int) -> tuple[PretrainedWeights, ...]:
     return tuple(weights)
 
 
+def torchvision_module(layer: str) -> str | None:
+    """torchvision's (and timm's) name of a v1.5 ResNet layer: ``layer{i}.{j-1}`` is
+    ``stage{i}_block{j}``, whose ``conv{k}``/``bn{k}`` are ``_{k}_conv``/``_{k}_bn`` and whose
+    ``downsample.0``/``.1`` is the projection shortcut.
+
+    Example:
+        >>> [torchvision_module(name) for name in ("stem_bn", "stage2_block1_shortcut_bn",
+        ...                                        "stage4_block3_3_conv", "predictions")]
+        ['bn1', 'layer2.0.downsample.1', 'layer4.2.conv3', 'fc']
+    """
+    fixed = {"stem_conv": "conv1", "stem_bn": "bn1", "predictions": "fc"}
+    if layer in fixed:
+        return fixed[layer]
+    match = re.fullmatch(r"stage(\d+)_block(\d+)_(\d|shortcut)_(conv|bn)", layer)
+    if match is None:
+        return None
+    stage, block, index, kind = match.groups()
+    prefix = f"layer{stage}.{int(block) - 1}"
+    if index == "shortcut":
+        return f"{prefix}.downsample.{0 if kind == 'conv' else 1}"
+    return f"{prefix}.{kind}{index}"
+
+
 def _imagenet(function, depth: int, params: int) -> NamedModel:
     keras_weights = None
     if depth in (50, 101, 152):  # keras.applications has the v1 layout of these
@@ -260,6 +285,7 @@ def _imagenet(function, depth: int, params: int) -> NamedModel:
         notes=_NOTES["v1.5"],
         depth=depth,
         search_depths=IMAGENET_SEARCH_DEPTHS,
+        torch_layout=TorchLayout(function.__name__, torchvision_module),
         keras_weights=keras_weights,
         pretrained=_imagenet_weights(function.__name__, depth),
     )

@@ -8,7 +8,14 @@ from cnnzoo.checks import (
     check_choice,
     check_units,
 )
-from cnnzoo.family import Family, KerasApplicationsWeights, NamedModel, SearchDefaults, scaled
+from cnnzoo.family import (
+    Family,
+    KerasApplicationsWeights,
+    NamedModel,
+    SearchDefaults,
+    TorchLayout,
+    scaled,
+)
 from cnnzoo.layers import conv_norm_act, pool
 from cnnzoo.models.common_args import (
     check_window,
@@ -76,6 +83,13 @@ def vgg(
 
     Layer names: ``stage{i}_block{j}_conv`` / ``_bn`` / ``_act``, ``stage{i}_pool``,
     ``stage{i}_out``, then ``head_flatten``, ``head_fc1``, ``head_fc2``, ``predictions``.
+
+    The head flattens the last feature map as it is, as keras.applications does.
+    torchvision first pools it adaptively to 7x7, which is the identity where the map is
+    7x7 already (inputs of 224 to 255 per axis): there the two compute the same with the
+    same weights (:func:`cnnzoo.transfer.port_state_dict`). At other sizes ``head_fc1``
+    reads another number of inputs, and torchvision's weights do not fit it; the
+    backbone (``include_top=False``) computes torchvision's ``features`` at any size.
 
     Args:
         config: ``"vgg11"`` (A), ``"vgg13"`` (B), ``"vgg16"`` (D) or ``"vgg19"`` (E).
@@ -282,8 +296,31 @@ def _pretrained(name: str) -> tuple[PretrainedWeights, ...]:
     return (*keras_weights, torchvision_weights(name, *_TORCHVISION_WEIGHTS[name]))
 
 
+def torchvision_modules(config: str, batch_norm: bool) -> dict[str, str]:
+    """torchvision's module of every weighted layer of ``vgg(config)``: its ``features``
+    number each convolution, batch norm, ReLU and max pooling in turn; its ``classifier``
+    is FC, ReLU, dropout, FC, ReLU, dropout, FC.
+
+    Example:
+        >>> modules = torchvision_modules("vgg11", batch_norm=True)
+        >>> modules["stage2_block1_conv"], modules["stage2_block1_bn"], modules["predictions"]
+        ('features.4', 'features.5', 'classifier.6')
+    """
+    modules, index = {}, 0
+    for stage, depth in enumerate(CONFIGS[config], start=1):
+        for block in range(1, depth + 1):
+            modules[f"stage{stage}_block{block}_conv"] = f"features.{index}"
+            if batch_norm:
+                modules[f"stage{stage}_block{block}_bn"] = f"features.{index + 1}"
+            index += 3 if batch_norm else 2  # convolution, (batch norm,) ReLU
+        index += 1  # max pooling
+    return {**modules, "head_fc1": "classifier.0", "head_fc2": "classifier.3",
+            "predictions": "classifier.6"}  # fmt: skip
+
+
 def _named(function, params: int, letter: str, **info) -> NamedModel:
     bn = function.__name__.endswith("_bn")
+    base = function.__name__.removesuffix("_bn")
     return NamedModel(
         function,
         reference_params=params,
@@ -292,6 +329,7 @@ def _named(function, params: int, letter: str, **info) -> NamedModel:
         notes=f"Configuration {letter} of Table 1. " + (_BN if bn else _PLAIN),
         depth=int(function.__name__[3:5]),
         search_depths={int(config[3:]): config for config in CONFIGS},
+        torch_layout=TorchLayout(function.__name__, torchvision_modules(base, bn).get),
         pretrained=_pretrained(function.__name__),
         **info,
     )

@@ -12,6 +12,13 @@ from cnnzoo.transfer.imagenet import (
     keras_cache_folder,
     load_imagenet_weights,
 )
+from cnnzoo.transfer.torch_weights import (
+    LogitDifference,
+    compare_logits,
+    export_state_dict,
+    port_state_dict,
+    torch_layouts,
+)
 from cnnzoo.transfer.weights import (
     WeightsMismatchError,
     WeightsReport,
@@ -22,12 +29,15 @@ from cnnzoo.transfer.weights import (
 __all__ = [
     "FineTuneHistory",
     "FreezeSummary",
+    "LogitDifference",
     "MissingWeightsError",
     "Phase",
     "WeightsMismatchError",
     "WeightsReport",
     "adapt_input_kernel",
     "backbone_output",
+    "compare_logits",
+    "export_state_dict",
     "feature_extractor",
     "fit_in_phases",
     "freeze",
@@ -35,8 +45,10 @@ __all__ = [
     "keras_cache_folder",
     "load_imagenet_weights",
     "load_weights",
+    "port_state_dict",
     "replace_head",
     "stage_outputs",
+    "torch_layouts",
     "unfreeze",
 ]
 
