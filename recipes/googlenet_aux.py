@@ -47,8 +47,10 @@ from cnnzoo.viz import learning_curves
 ## The network and the data
 
 The auxiliary heads pool a 4x4 map out of the 14x14 one at 224x224; their smallest
-input is 65x65 (`googlenet(aux_logits=True)` says so if you go below). The digits of the
-bundled sample are resized to `--image-size` pixels (65 in the quick run, 96 otherwise)
+input is 65x65, and 79x79 for `googlenet_bn`, whose poolings keep a last partial window
+as torchvision's do (`googlenet(aux_logits=True)` says so if you go below). The digits of
+the bundled sample are resized to `--image-size` pixels (the least in the quick run, 96
+otherwise)
 and repeated to three channels by `cnnzoo.data.pipeline`. The quick run trains on 96
 digits for one epoch: enough to exercise everything, not to learn digits.
 
@@ -151,12 +153,13 @@ def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[1])
     parser.add_argument("--quick", action="store_true", help="a run of about a minute")
     parser.add_argument("--model", choices=("googlenet_bn", "googlenet"), default="googlenet_bn")
-    parser.add_argument("--image-size", type=int, help="input side (96; quick 65, the least)")
+    parser.add_argument("--image-size", type=int, help="input side (96; quick: the least)")
     parser.add_argument("--epochs", type=int, help="epochs (10; quick 1)")
     parser.add_argument("--out", type=Path, default=Path("runs/googlenet_aux"))
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
-    args.image_size = args.image_size or (65 if args.quick else 96)
+    smallest = {"googlenet": 65, "googlenet_bn": 79}[args.model]
+    args.image_size = args.image_size or (smallest if args.quick else 96)
     args.epochs = args.epochs or (1 if args.quick else 10)
     args.out.mkdir(parents=True, exist_ok=True)
 

@@ -286,7 +286,7 @@ def test_importing_cnnzoo_and_the_registry_loads_no_keras():
 def test_the_public_names_resolve():
     """Every public name (the laziness itself is the subprocess test above)."""
     assert set(cnnzoo.__all__) == {*cnnzoo.models.__all__, "ModelInfo", "count_macs",
-                                   "create_model", "list_models", "model_info",
+                                   "create_model", "list_models", "list_pretrained", "model_info",
                                    "register_family", "register_model"}  # fmt: skip
     namespace = {}
     exec("from cnnzoo import *", namespace)

@@ -358,7 +358,7 @@ def test_name_none_means_the_default_name(family):
 # Arguments for which None is a value even where the default is not None (every argument
 # whose default is None takes None too): logits, no normalization, and a pooling stride
 # equal to the window (Keras' convention).
-NONE_IS_A_VALUE = {"classifier_activation", "norm", "pool_strides"}
+NONE_IS_A_VALUE = {"classifier_activation", "name", "norm", "pool_strides"}
 # Values of the wrong kind for most arguments that are right for one: a model name, a
 # width multiplier.
 RIGHT_FOR = {("name", "abc"), ("width", 2.5)}

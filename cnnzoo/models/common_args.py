@@ -188,7 +188,13 @@ def forwards_to(
                         f"{key}={kwargs[key]!r}."
                     )
             check_keywords(func.__name__, known, kwargs)
-            return func(*args, **{**defaults, **kwargs})
+            # name=None is every factory's own name, as it is base's.
+            given = {
+                key: value
+                for key, value in kwargs.items()
+                if not (key == "name" and value is None and "name" in defaults)
+            }
+            return func(*args, **{**defaults, **given})
 
         wrapper.__signature__ = inspect.Signature([*own.values(), *passed_on])
         wrapper.forwarded = {**fixed, **defaults}  # what the registry shows as its defaults
