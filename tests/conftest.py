@@ -70,6 +70,20 @@ def _seed():
     keras.backend.clear_session(free_memory=False)
 
 
+@pytest.fixture
+def registry_restored():
+    """Whatever the test registers is gone afterwards: tests that iterate over every
+    registered model in the same worker never see a test's model."""
+    from cnnzoo import registry
+
+    tables = (registry._FACTORIES, registry._INFOS, registry._FAMILIES, registry._NAMED)
+    saved = [dict(table) for table in tables]
+    yield
+    for table, before in zip(tables, saved):
+        table.clear()
+        table.update(before)
+
+
 @pytest.fixture(scope="session")
 def digits_folder(tmp_path_factory):
     """24 real digits (3s and 8s) as PNG files in class folders: quick epochs."""

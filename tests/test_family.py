@@ -69,7 +69,9 @@ def test_a_family_declaration_is_checked_when_it_is_made():
         cnnzoo.register_family(model_family("lenet5"))
 
 
-def test_a_model_registered_on_its_own_has_no_family_but_searches_the_shared_knobs():
+def test_a_model_registered_on_its_own_has_no_family_but_searches_the_shared_knobs(
+    registry_restored,
+):
     cnnzoo.register_model(
         "test_family_loner", cnnzoo.lenet5, family="loner", paper="p", year=2000,
         default_input_shape=(32, 32, 1), min_input_size=32,

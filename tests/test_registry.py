@@ -216,12 +216,10 @@ def test_unknown_name_without_close_names():
 
 
 @pytest.fixture
-def dummy_name():
+def dummy_name(registry_restored):
     name = "test_registry_dummy_model"
     assert name not in registry._FACTORIES
-    yield name
-    registry._FACTORIES.pop(name, None)
-    registry._INFOS.pop(name, None)
+    return name
 
 
 DUMMY_INFO = dict(
