@@ -79,7 +79,7 @@ def registry_restored():
     tables = (registry._FACTORIES, registry._INFOS, registry._FAMILIES, registry._NAMED)
     saved = [dict(table) for table in tables]
     yield
-    for table, before in zip(tables, saved):
+    for table, before in zip(tables, saved, strict=True):
         table.clear()
         table.update(before)
 

@@ -15,6 +15,7 @@ from keras.src.legacy.saving.legacy_h5_format import save_weights_to_hdf5_group
 
 import cnnzoo
 from cnnzoo import inception_v3, resnet, resnet18, resnet50, resnet50v2, vgg16
+from cnnzoo.pretrained import WeightsDownloadError
 from cnnzoo.transfer.imagenet import MissingWeightsError, keras_cache_folder, load_imagenet_weights
 from cnnzoo.transfer.weights import WeightsMismatchError, load_weights
 
@@ -137,6 +138,14 @@ def test_resnet50_v1_matches_keras_from_both_file_formats(tmp_path, monkeypatch,
         50, variant="v1", input_shape=(64, 64, 3), classifier_activation=None, weights="imagenet"
     )
     assert _max_difference(again, expected, (64, 64, 3)) < TOLERANCE
+    # The tag builds the layout its weights need (variant="v1") and reads keras' cached file.
+    tagged = resnet50(input_shape=(64, 64, 3), classifier_activation=None,
+                      weights="resnet50.keras_in1k")  # fmt: skip
+    assert tagged.name == "resnet50_v1"
+    assert _max_difference(tagged, expected, (64, 64, 3)) < TOLERANCE
+    asked = resnet50(input_shape=(64, 64, 3), classifier_activation=None, variant="v1",
+                     weights="imagenet")  # fmt: skip
+    assert _max_difference(asked, expected, (64, 64, 3)) < TOLERANCE
 
 
 def test_resnet50_v1_backbone_with_another_head(resnet50_top):
@@ -214,7 +223,7 @@ def test_default_resnet50_v1_5_is_rejected_with_the_variant_to_use(resnet50_top)
 def test_missing_file_names_the_file_the_folder_and_the_url(tmp_path, monkeypatch):
     cache = _cache(tmp_path, monkeypatch)
     with pytest.raises(MissingWeightsError) as error:
-        cnnzoo.vgg19(input_shape=(32, 32, 3), include_top=False, weights="imagenet")
+        load_imagenet_weights(cnnzoo.vgg19(input_shape=(32, 32, 3), include_top=False))
     message = str(error.value)
     assert isinstance(error.value, FileNotFoundError)
     assert "vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5" in message
@@ -223,6 +232,12 @@ def test_missing_file_names_the_file_the_folder_and_the_url(tmp_path, monkeypatc
         "https://storage.googleapis.com/tensorflow/keras-applications/vgg19/"
         "vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5" in message
     )
+    # The factory downloads it instead: from a mirror on 127.0.0.1 that is not there.
+    monkeypatch.setenv("CNNZOO_WEIGHTS_MIRROR", "http://127.0.0.1:9")  # nothing listens
+    with pytest.raises(WeightsDownloadError) as error:
+        cnnzoo.vgg19(input_shape=(32, 32, 3), include_top=False, weights="imagenet")
+    assert "vgg19_weights_tf_dim_ordering_tf_kernels.h5" in str(error.value)
+    assert str(cache) in str(error.value) and not cache.exists()  # nothing left behind
     with pytest.raises(MissingWeightsError, match=r"nowhere\.h5"):
         load_imagenet_weights(vgg16(input_shape=(32, 32, 3)), tmp_path / "nowhere.h5")
 

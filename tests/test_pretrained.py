@@ -4,11 +4,15 @@ a good file, a corrupt one, a connection dropped mid-file, no server at all, a m
 import dataclasses
 import hashlib
 import http.server
+import json
 import re
+import sys
 import threading
 
+import keras
 import numpy as np
 import pytest
+import safetensors.numpy
 
 import cnnzoo
 from cnnzoo.pretrained import (
@@ -22,6 +26,9 @@ from cnnzoo.pretrained import (
     pretrained_weights,
 )
 from cnnzoo.pretrained.download import cached_file
+from cnnzoo.pretrained.sources import builder_arguments
+from cnnzoo.transfer import export_state_dict
+from cnnzoo.transfer.imagenet import load_pretrained
 
 # The tags issue 20 names, at least.
 REQUIRED = [
@@ -217,4 +224,126 @@ def test_model_info_and_cnnzoo_info_name_the_weights(capsys):
 
     assert cnnzoo.model_info("resnet18").pretrained == ("resnet18.tv_in1k", "resnet18.a1_in1k")
     assert main(["info", "vgg16_bn"]) == 0
-    assert "Pretrained weights: vgg16_bn.tv_in1k (the first is" in capsys.readouterr().out
+    assert "Pretrained weights: vgg16_bn.tv_in1k (weights='imagenet' is" in capsys.readouterr().out
+
+
+def _randomize_batch_norm(model, seed=1):
+    """Keras starts moving statistics at 0 and 1: random ones test that they are carried."""
+    rng = np.random.default_rng(seed)
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.BatchNormalization):
+            layer.set_weights([rng.uniform(0.5, 1.5, w.shape) for w in layer.weights])
+    return model
+
+
+@pytest.fixture
+def served(server, tmp_path, monkeypatch):
+    """``serve(tag, data)``: the server holds ``data`` as the tag's file, the catalogue its
+    checksum; downloads go to the server (the mirror variable) and into an empty cache."""
+    httpd = server[0]
+    monkeypatch.setenv(MIRROR_VARIABLE, httpd.url + "/good")
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras_home"))
+    entries = dict(catalog._entries())
+    monkeypatch.setattr(catalog, "_entries", lambda: entries)
+
+    def serve(tag: str, data: bytes):
+        entry = dataclasses.replace(entries[tag], checksum=hashlib.sha256(data).hexdigest())
+        entries[tag] = entry
+        httpd.files[entry.file_name] = data
+        return entry
+
+    return serve, httpd
+
+
+def test_a_tag_downloads_timms_safetensors_and_the_model_computes_the_source(served):
+    serve, httpd = served
+    source = _randomize_batch_norm(cnnzoo.resnet18(input_shape=(64, 64, 3)))
+    entry = serve("resnet18.a1_in1k", safetensors.numpy.save(export_state_dict(source)))
+    model = cnnzoo.resnet18(input_shape=(64, 64, 3), weights="resnet18.a1_in1k")
+    x = np.random.default_rng(0).uniform(-2, 2, (2, 64, 64, 3)).astype("float32")
+    np.testing.assert_allclose(model(x), source(x), atol=1e-6)
+    assert cached_file(entry).exists() and len(httpd.requests) == 1
+
+    # From the cache: gray inputs, ten classes, no classifier.
+    gray = cnnzoo.resnet18(input_shape=(48, 48, 1), num_classes=10)
+    report = load_pretrained(gray, "resnet18.a1_in1k")
+    assert len(httpd.requests) == 1 and report.pretrained == entry
+    assert [name for name, _ in report.skipped] == ["predictions"]
+    assert report.adapted == (("stem_conv", "kernel summed over 3 input channels to 1"),)
+    assert str(report).endswith(f"Inputs: {entry.preprocessing.describe()}.")
+    assert "bicubic" in str(report) and report.source == "resnet18.a1_in1k"
+    features = cnnzoo.resnet18(input_shape=(64, 64, 3), include_top=False, pooling="avg")
+    report = load_pretrained(features, "resnet18.a1_in1k")
+    assert len(report.loaded) == 40 and ("fc.weight", "ignored") in report.skipped
+    backbone = keras.Model(source.input, source.get_layer("head_avg_pool").output)
+    np.testing.assert_allclose(features(x), backbone(x), atol=1e-6)
+
+
+def test_a_pytorch_checkpoint_without_pytorch_says_how_to_install_it(served, monkeypatch):
+    serve, _ = served
+    serve("resnet18.tv_in1k", b"a .pth file")
+    monkeypatch.setitem(sys.modules, "torch", None)  # import torch raises ImportError
+    with pytest.raises(ImportError, match=r"needs PyTorch: pip install torch .*\.safetensors"):
+        cnnzoo.resnet18(input_shape=(32, 32, 3), weights="imagenet")  # resnet18.tv_in1k
+
+
+def test_an_unknown_tag_is_refused_before_anything_is_built(monkeypatch, tmp_path):
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+    with pytest.raises(ValueError, match=r"weights='resnet18\.tv_in1kk'.*Closest: resnet18"):
+        cnnzoo.resnet18(weights="resnet18.tv_in1kk")
+    with pytest.raises(ValueError, match=r"resnet18\.tv_in1k.*received weights=3\.5"):
+        cnnzoo.resnet18(weights=3.5)
+    assert not list(tmp_path.iterdir())
+
+
+def test_imagenet_means_the_first_weights_that_fit_the_arguments_given():
+    assert builder_arguments("imagenet", "resnet50", {}) == {"weights": "resnet50.tv_in1k"}
+    assert builder_arguments("imagenet", "resnet50", {"variant": "v1"}) == {
+        "weights": "resnet50.keras_in1k"
+    }
+    assert builder_arguments("imagenet", "inception_v3", {}) == {
+        "weights": "inception_v3.keras_in1k"
+    }
+    assert builder_arguments("inception_v3.tv_in1k", "inception_v3", {}) == {
+        "variant": "torchvision"
+    }
+    assert builder_arguments("resnet50.keras_in1k", "resnet50", {"variant": "v1"}) == {}
+
+
+@pytest.mark.slow
+def test_finetune_from_a_tag_records_its_preprocessing_and_predict_applies_it(
+    served, digits_folder, tmp_path, capsys
+):
+    from cnnzoo.cli import main
+    from cnnzoo.training import finetune
+
+    serve, _ = served
+    source = _randomize_batch_norm(cnnzoo.resnet18(input_shape=(32, 32, 3)))
+    serve("resnet18.a1_in1k", safetensors.numpy.save(export_state_dict(source)))
+    out = tmp_path / "run"
+    finetune("resnet18", digits_folder, weights="resnet18.a1_in1k", out=out, verbose=0,
+             model_kwargs={"input_shape": (32, 32, 3)},
+             phases=[{"epochs": 1}, {"epochs": 1}])  # fmt: skip
+    config = json.loads((out / "config.json").read_text())
+    assert config["preprocessing"] == "resnet18.a1_in1k"
+    assert "Inputs: resize 236 (bicubic)" in (out / "weights_report.txt").read_text()
+    image = next(digits_folder.glob("d3/*.png"))
+    assert main(["predict", str(out), str(image)]) == 0
+    assert re.search(r"d[38]\s+\d", capsys.readouterr().out)
+
+
+def test_cnnzoo_finetune_offline_exits_1_in_one_line_and_writes_nothing(
+    digits_folder, tmp_path, monkeypatch, capsys
+):
+    from cnnzoo.cli import main
+
+    monkeypatch.setenv(MIRROR_VARIABLE, "http://127.0.0.1:9")  # nothing listens
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras_home"))
+    out = tmp_path / "run"
+    with pytest.raises(SystemExit) as raised:
+        main(["finetune", "resnet18", "--weights", "resnet18.a1_in1k", "--data",
+              str(digits_folder), "--out", str(out)])  # fmt: skip
+    error = capsys.readouterr().err.strip()
+    assert raised.value.code == 1 and error.count("\n") == 0
+    assert error.startswith("cnnzoo finetune: Could not download the weights resnet18.a1_in1k")
+    assert not out.exists() and not (tmp_path / "keras_home" / "models").exists()

@@ -223,6 +223,12 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # `cnnzoo list | head`: the reader has gone, nothing to say
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
+    except (ImportError, OSError) as error:  # weights that cannot be had: offline, no torch
+        download = sys.modules.get("cnnzoo.pretrained.download")
+        offline = download is not None and isinstance(error, download.WeightsDownloadError)
+        if not offline and not (isinstance(error, ImportError) and "pip install" in str(error)):
+            raise
+        args.parser.exit(1, f"cnnzoo {args.command}: {one_line(str(error))}\n")
 
 
 if __name__ == "__main__":

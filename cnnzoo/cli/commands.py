@@ -104,8 +104,8 @@ def info_text(sheet) -> str:
         lines.append(f"Deviations and choices: {sheet.notes}")
     if sheet.pretrained:
         lines.append(
-            f"Pretrained weights: {', '.join(sheet.pretrained)} (the first is "
-            "weights='imagenet'; 'cnnzoo weights info TAG' describes one)"
+            f"Pretrained weights: {', '.join(sheet.pretrained)} (weights='imagenet' is the "
+            "first whose layout the arguments give; 'cnnzoo weights info TAG' describes one)"
         )
     lines += [
         f"Input {sheet.input_shape}, output {sheet.output_shape}; parameters "

@@ -19,9 +19,10 @@ def finetune_arguments(parser) -> None:
 
     parser.add_argument("model", help="a registered model name (see 'cnnzoo list')")
     parser.add_argument(
-        "--weights", required=True, metavar="FILE|imagenet",
-        help="a .keras model (e.g. RUN/model.keras), a .weights.h5 file, or 'imagenet' "
-        "(keras.applications' file in the Keras cache)",
+        "--weights", required=True, metavar="FILE|TAG|imagenet",
+        help="a .keras model (e.g. RUN/model.keras), a .weights.h5, .pth or .safetensors "
+        "file, a pretrained tag ('cnnzoo weights list'; downloaded when not cached) or "
+        "'imagenet' (the model's first tag)",
     )  # fmt: skip
     add_data_argument(parser)
     parser.add_argument("--epochs", type=int, default=5, help="most epochs of each phase")

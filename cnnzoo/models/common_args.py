@@ -8,7 +8,6 @@ import contextlib
 import dataclasses
 import functools
 import inspect
-import os
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -93,27 +92,30 @@ class CommonArgs:
         return model
 
 
-# What load_pretrained (cnnzoo.transfer.imagenet) accepts, checked before the model is built.
-WEIGHTS_SUFFIXES = (".keras", ".h5")
-
-
 def check_weights(weights) -> None:
-    """Checks the kind of ``weights`` (not that the file exists) before anything is built.
+    """Checks ``weights`` (its kind, and that a tag is in the catalogue; not that a file
+    exists) before anything is built.
 
     Example:
         >>> check_weights("imagenet")
         >>> check_weights("model.keras")
+        >>> check_weights("resnet18.tv_in1k")
     """
     if weights is None or isinstance(weights, keras.Model):
         return
-    if isinstance(weights, (str, os.PathLike)) and (
-        str(weights) == "imagenet" or str(weights).endswith(WEIGHTS_SUFFIXES)
-    ):
-        return
-    raise ValueError(
-        "weights must be None, 'imagenet', a keras.applications .h5 file, a saved cnnzoo "
-        f"model (.keras or .weights.h5) or a keras.Model; received weights={weights!r}."
-    )
+    from cnnzoo.pretrained.sources import resolve  # the catalogue reads the models
+
+    resolve(weights, "")
+
+
+def with_pretrained_arguments(weights, model_name: str | None, kwargs: dict) -> dict:
+    """``kwargs`` with what the pretrained weights ``weights`` need (see
+    :func:`cnnzoo.pretrained.sources.builder_arguments`) where the caller left it out."""
+    if not isinstance(weights, str):
+        return kwargs
+    from cnnzoo.pretrained.sources import builder_arguments
+
+    return {**kwargs, **builder_arguments(weights, model_name, kwargs)}
 
 
 def keyword_checked(func: Callable) -> Callable:
@@ -121,18 +123,19 @@ def keyword_checked(func: Callable) -> Callable:
     (Python's own error is a ``TypeError`` without suggestions).
 
     ``weights`` is a parameter of every factory's own signature: ``None`` (the default)
-    leaves the fresh initialization; ``"imagenet"`` loads keras.applications' ImageNet
-    weights from the Keras cache (see
-    :func:`cnnzoo.transfer.imagenet.load_imagenet_weights`), as does the path of such an
-    ``.h5`` file; a saved cnnzoo model (``.keras``, ``.weights.h5`` or a ``keras.Model``)
-    is loaded by layer name (:func:`cnnzoo.transfer.weights.load_weights`).
+    leaves the fresh initialization; a pretrained tag (``"resnet50.tv_in1k"``,
+    :func:`cnnzoo.list_pretrained`) downloads and loads those weights, building the model
+    with the arguments their layout needs where the caller left them out; ``"imagenet"``
+    is a named model's first tag that fits the arguments given; a file (``.keras``,
+    ``.weights.h5``, a keras.applications ``.h5``, a PyTorch ``.pth`` or a ``.safetensors``)
+    or a ``keras.Model`` is loaded as :func:`cnnzoo.transfer.imagenet.load_pretrained` says.
     """
     known = list(inspect.signature(func).parameters)
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
         check_keywords(func.__name__, known, kwargs)
-        return func(*args, **kwargs)
+        return func(*args, **with_pretrained_arguments(kwargs.get("weights"), None, kwargs))
 
     return wrapper
 
@@ -194,6 +197,7 @@ def forwards_to(
                 for key, value in kwargs.items()
                 if not (key == "name" and value is None and "name" in defaults)
             }
+            given = with_pretrained_arguments(given.get("weights"), func.__name__, given)
             return func(*args, **{**defaults, **given})
 
         wrapper.__signature__ = inspect.Signature([*own.values(), *passed_on])

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 TORCHVISION_URL = "https://download.pytorch.org/models"
@@ -62,6 +64,27 @@ class Preprocessing:
             f"resize {self.resize_size} ({self.interpolation}), crop {self.input_size}, "
             f"{self.channel_order} / 255, mean {_rounded(self.mean)}, std {_rounded(self.std)}"
         )
+
+    def normalize(self, images):
+        """``images`` (RGB, values in [0, 255], channels last, already resized and cropped)
+        as the weights expect them: channels in ``channel_order``, then ``(images / 255 -
+        mean) / std``. Images of other than 3 channels (whose first convolution was adapted)
+        take the mean of the three means and standard deviations.
+
+        Example:
+            >>> import numpy as np
+            >>> Preprocessing(224, 256, mean=(0.5,) * 3, std=(0.5,) * 3).normalize(
+            ...     np.array([[0.0, 127.5, 255.0]])).tolist()
+            [[-1.0, 0.0, 1.0]]
+        """
+        if not hasattr(images, "shape"):  # tensors (in a tf.data map) stay tensors
+            images = np.asarray(images, dtype="float32")
+        mean, std = np.asarray(self.mean, "float32"), np.asarray(self.std, "float32")
+        if images.shape[-1] != 3:
+            mean, std = mean.mean(), std.mean()
+        elif self.channel_order == "BGR":
+            images = images[..., ::-1]
+        return (images / 255.0 - mean) / std
 
 
 def _rounded(values) -> tuple[float, ...]:

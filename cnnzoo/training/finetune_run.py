@@ -13,6 +13,8 @@ import keras
 from cnnzoo.checks import check_choice, check_positive_int, check_rate
 from cnnzoo.data import pipeline
 from cnnzoo.files import write_text
+from cnnzoo.models.common_args import with_pretrained_arguments
+from cnnzoo.pretrained.sources import is_tag, resolve
 from cnnzoo.registry import create_model
 from cnnzoo.training.callbacks import (
     PhaseBackup,
@@ -41,10 +43,16 @@ def _pretrained(model, weights, model_kwargs: dict) -> tuple:
             "trained, a .weights.h5 file or 'imagenet'; received weights=None. To train "
             "from scratch use train()."
         )
-    else:
+    else:  # with the arguments a tag's layout needs, and "imagenet" as the tag it means
+        model_kwargs = with_pretrained_arguments(weights, model, model_kwargs)
+        weights = model_kwargs.pop("weights", weights)
         backbone = create_model(model, include_top=False, **model_kwargs)
     report = load_pretrained(backbone, weights) if weights is not None else None
-    return backbone, report, report.preprocessing if report is not None else None
+    if report is None:
+        return backbone, None, None
+    # keras.applications' mode ("caffe", "tf") for its files, else a tag's own normalization.
+    mode = report.preprocessing or (report.pretrained and report.pretrained.name)
+    return backbone, report, mode
 
 
 def _phase_config(phases) -> list[dict]:
@@ -140,8 +148,13 @@ def _check_settings(model, weights, batch_size, dropout, pooling, validation_spl
     check_rate("validation_split", validation_split)
     name = check_model(model)
     if weights is not None and not isinstance(weights, (str, Path)):
-        raise ValueError(f"weights must be a file path or 'imagenet'; received {weights!r}.")
-    if weights not in (None, "imagenet") and not Path(weights).is_file():
+        raise ValueError(
+            "weights must be a file path, 'imagenet' or a pretrained tag such as "
+            f"'resnet18.tv_in1k'; received weights={weights!r}."
+        )
+    if isinstance(weights, str) and is_tag(weights):
+        resolve(weights, name)  # an unknown tag names the closest
+    elif weights not in (None, "imagenet") and not Path(weights).is_file():
         raise ValueError(f"weights names no file; received weights={str(weights)!r}.")
     check_choice("pooling", pooling, ("avg", "max", "flatten"))
     return name

@@ -1,20 +1,26 @@
-"""keras.applications' ImageNet weights, loaded into the cnnzoo models of the same architecture.
-
-cnnzoo never downloads: the files are read from a path or from the Keras cache folder,
-where ``keras.applications`` leaves them after a download.
+"""Pretrained weights loaded into cnnzoo models: :func:`load_pretrained` (what the
+factories' ``weights=`` does: catalogue tags, downloaded when not cached, PyTorch and
+safetensors state dicts, saved models) and :func:`load_imagenet_weights`
+(keras.applications' ImageNet files into the models of the same architecture, read from a
+path or from the Keras cache folder where ``keras.applications`` leaves them).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import tempfile
 import warnings
+from pathlib import Path
 
 import keras
 
 from cnnzoo.family import KerasApplicationsWeights
+from cnnzoo.pretrained import fetch, pretrained_weights
+from cnnzoo.pretrained.sources import read_state_dict, resolve
 from cnnzoo.registry import families
 from cnnzoo.transfer.features import backbone_layers
+from cnnzoo.transfer.torch_weights import absent_parts, port_state_dict
 from cnnzoo.transfer.weights import WeightsReport, copy_weights, load_weights
 
 KERAS_WEIGHTS_URL = "https://storage.googleapis.com/tensorflow/keras-applications"
@@ -86,7 +92,7 @@ def _weights_file(key: str, spec: KerasApplicationsWeights, path, prefer_top: bo
         f"No ImageNet weights for {key} in {folder}: put {names[0]} there (or {names[1]}"
         f"{', without the classifier' if prefer_top else ', with the classifier'}), or pass "
         f"path=. keras.applications downloads it from {KERAS_WEIGHTS_URL}/{spec.url_folder}/"
-        f"{names[0]}; cnnzoo never downloads."
+        f"{names[0]}; weights='imagenet' on a factory downloads it."
     )
 
 
@@ -203,32 +209,95 @@ IMAGENET_MEAN_BGR = (103.939, 116.779, 123.68)  # keras.applications' "caffe" pr
 
 
 def imagenet_preprocessing(images, mode: str | None):
-    """Applies keras.applications' ImageNet preprocessing (``"caffe"`` or ``"tf"``) to
-    images in [0, 255]; ``None`` returns them as they are. Inputs of other than 3 channels
-    (whose first convolution was adapted) get the mean of the colour means subtracted.
+    """Applies the preprocessing pretrained weights expect to images in [0, 255]:
+    keras.applications' ``"caffe"`` or ``"tf"``, or a pretrained tag's own
+    (``"resnet50.tv2_in1k"``: :meth:`cnnzoo.pretrained.Preprocessing.normalize`); ``None``
+    returns them as they are. Inputs of other than 3 channels (whose first convolution was
+    adapted) get the mean of the colour means subtracted.
 
     Example:
         >>> import numpy as np
         >>> imagenet_preprocessing(np.full((1, 1, 1, 3), 255.0, "float32"), "tf").tolist()
         [[[[1.0, 1.0, 1.0]]]]
+        >>> black = np.zeros((1, 1, 1, 3), "float32")
+        >>> imagenet_preprocessing(black, "resnet18.tv_in1k").astype("float64").round(3).tolist()
+        [[[[-2.118, -2.036, -1.804]]]]
     """
     if mode is None:
         return images
+    if mode not in ("caffe", "tf", "torch"):
+        return pretrained_weights(mode).preprocessing.normalize(images)
     if mode == "caffe" and images.shape[-1] != 3:
         return images - sum(IMAGENET_MEAN_BGR) / 3
     return keras.applications.imagenet_utils.preprocess_input(images, mode=mode)
 
 
 def load_pretrained(model: keras.Model, weights) -> WeightsReport:
-    """The factories' ``weights=``: ``"imagenet"``, a keras.applications ``.h5`` file, a saved
-    cnnzoo model (``.keras``, ``.weights.h5``) or a ``keras.Model``."""
-    if isinstance(weights, str) and weights == "imagenet":
-        return load_imagenet_weights(model)
-    if isinstance(weights, keras.Model) or str(weights).endswith((".keras", ".weights.h5")):
+    """Loads what a factory's ``weights=`` names into ``model``.
+
+    - a pretrained tag (``"resnet18.tv_in1k"``) or ``"imagenet"`` (the first tag of a model
+      of this name): the file is downloaded into the cache when it is not there
+      (:func:`cnnzoo.pretrained.fetch`), then read as its format says;
+    - ``"imagenet"`` on a model the catalogue does not know by name, or a keras.applications
+      ``.h5`` file: :func:`load_imagenet_weights`;
+    - a PyTorch ``.pth``/``.pt``/``.bin`` or a ``.safetensors`` file in torchvision's (or
+      timm's) layout: :func:`~cnnzoo.transfer.port_state_dict`;
+    - a saved cnnzoo model (``.keras``, ``.weights.h5``) or a ``keras.Model``:
+      :func:`~cnnzoo.transfer.weights.load_weights`.
+
+    A model built without the classifier or the auxiliary heads leaves the source's out;
+    a head of another class count keeps its fresh weights; other input channels adapt the
+    first convolution. Each is reported.
+
+    Returns:
+        A :class:`~cnnzoo.transfer.weights.WeightsReport`; ``pretrained`` is the catalogue
+        entry, when there is one, whose ``preprocessing`` says what input the weights expect.
+
+    Example:
+        >>> import tempfile
+        >>> from cnnzoo import resnet18
+        >>> from cnnzoo.transfer import export_state_dict
+        >>> from safetensors.numpy import save_file
+        >>> path = os.path.join(tempfile.mkdtemp(), "resnet18.safetensors")
+        >>> save_file(export_state_dict(resnet18(input_shape=(32, 32, 3))), path)
+        >>> model = resnet18(input_shape=(32, 32, 1), num_classes=10)
+        >>> print(load_pretrained(model, path))  # doctest: +NORMALIZE_WHITESPACE
+        Loaded 40 layers from resnet18.safetensors. Skipped 1 (predictions: weight shapes
+        [(512, 1000), (1000,)] in the source, [(512, 10), (10,)] here). stem_conv: kernel
+        summed over 3 input channels to 1.
+    """
+    if isinstance(weights, keras.Model):
         return load_weights(model, weights)
-    if isinstance(weights, (str, os.PathLike)) and str(weights).endswith(".h5"):
-        return load_imagenet_weights(model, weights)
-    raise ValueError(
-        "weights must be None, 'imagenet', a keras.applications .h5 file, a saved cnnzoo "
-        f"model (.keras or .weights.h5) or a keras.Model; received weights={weights!r}."
+    target = resolve(weights, model.name)
+    if isinstance(target, Path):
+        return _load_file(model, target)
+    if target is None:  # keras.applications' layout under another name: resnet(50, ...)
+        target = pretrained_weights(f"{_architecture(model, None)}.keras_in1k")
+    if target.format != "keras_h5":
+        report = _port(model, fetch(target), source=target.model)
+    else:
+        try:  # keras.applications' own file in its cache (without the top where it fits)
+            report = load_imagenet_weights(model, architecture=target.model)
+        except MissingWeightsError:
+            report = load_imagenet_weights(model, fetch(target), architecture=target.model)
+    return dataclasses.replace(report, source=target.name, pretrained=target)
+
+
+def _load_file(model: keras.Model, path: Path) -> WeightsReport:
+    if path.name.endswith((".keras", ".weights.h5")):
+        return load_weights(model, path)
+    if path.name.endswith(".h5"):
+        return load_imagenet_weights(model, path)
+    return _port(model, path)
+
+
+def _port(model: keras.Model, path, source: str | None = None) -> WeightsReport:
+    """A PyTorch or safetensors state dict in torchvision's layout, ported into ``model``."""
+    report = port_state_dict(
+        model,
+        read_state_dict(path),
+        source=source,
+        ignore=absent_parts(model, source=source),
+        skip_head_mismatch=True,
     )
+    return dataclasses.replace(report, source=os.path.basename(path))

@@ -33,6 +33,9 @@ CONV_LAYERS = (keras.layers.Conv1D, keras.layers.Conv2D, keras.layers.Conv3D)
 _PASS_THROUGH = (keras.layers.Dropout, keras.layers.Identity)
 # PyTorch counts batch-norm updates in a buffer that computes nothing at inference.
 IGNORED_TENSORS = ("num_batches_tracked",)
+# The parts of a torchvision classifier that a model may be built without: the classifier
+# (include_top=False) and the auxiliary heads (aux_logits=False).
+OPTIONAL_MODULES = ("fc", "classifier", "aux1", "aux2", "AuxLogits")
 
 
 class LogitDifference(NamedTuple):
@@ -272,6 +275,23 @@ def port_state_dict(
     skipped += [(key, "ignored") for key in ignored]
     loaded = tuple(layer.name for layer, _ in updates)
     return WeightsReport(where, loaded, tuple(skipped), tuple(adapted))
+
+
+def absent_parts(model: keras.Model, *, source: str | None = None) -> tuple[str, ...]:
+    """``ignore`` patterns for the optional parts of the source's layout that ``model`` was
+    built without: its classifier (``include_top=False``) and auxiliary heads.
+
+    Example:
+        >>> from cnnzoo import resnet18
+        >>> absent_parts(resnet18(input_shape=(32, 32, 3), include_top=False))
+        ('fc.*', 'classifier.*', 'aux1.*', 'aux2.*', 'AuxLogits.*')
+        >>> absent_parts(resnet18(input_shape=(32, 32, 3)))
+        ('classifier.*', 'aux1.*', 'aux2.*', 'AuxLogits.*')
+    """
+    layout = _layout(model, source)
+    taken = {layout.module_name(layer.name) for layer in model.layers if layer.weights}
+    roots = {module.split(".")[0] for module in taken if module}
+    return tuple(f"{root}.*" for root in OPTIONAL_MODULES if root not in roots)
 
 
 def _check_leftovers(model, where: str, leftovers: list[str]) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from typing import Any
 
 import h5py
 import keras
@@ -36,6 +37,9 @@ class WeightsReport:
             ``"tf"`` (RGB scaled to [-1, 1]) for ImageNet weights; ``None`` otherwise.
         preprocess_input: The keras function that applies it, for example
             ``"keras.applications.vgg16.preprocess_input"``.
+        pretrained: The catalogue entry loaded (:class:`cnnzoo.pretrained.PretrainedWeights`)
+            when the weights were named by a tag: its ``preprocessing`` is the input they
+            expect.
     """
 
     source: str
@@ -44,6 +48,7 @@ class WeightsReport:
     adapted: tuple[tuple[str, str], ...] = ()
     preprocessing: str | None = None
     preprocess_input: str | None = None
+    pretrained: Any = None
 
     def __str__(self) -> str:
         text = f"Loaded {len(self.loaded)} layers from {self.source}."
@@ -54,6 +59,8 @@ class WeightsReport:
             text += f" {name}: {how}."
         if self.preprocessing:
             text += f" Preprocess inputs with {self.preprocess_input} ({self.preprocessing!r})."
+        elif self.pretrained is not None:
+            text += f" Inputs: {self.pretrained.preprocessing.describe()}."
         return text
 
 
