@@ -42,6 +42,7 @@ import numpy as np
 from cnnzoo import create_model, list_models
 from cnnzoo.data import load_sample, pipeline
 from cnnzoo.models.vgg import WIDTHS
+from cnnzoo.pretrained import WeightsDownloadError
 from cnnzoo.training import finetune
 from cnnzoo.transfer import MissingWeightsError
 
@@ -63,9 +64,9 @@ def write_sample_folder(root: Path, digits=range(5, 10), per_class: int = 30) ->
 
 Fine-tuning starts from weights learned on a related task:
 
-- `--weights imagenet`: keras.applications' VGG16 weights, read from the Keras cache
-  folder (`~/.keras/models`, or `$KERAS_HOME/models`). cnnzoo never downloads; with no
-  file there the error names the file, the folder and the URL to fetch it from. The
+- `--weights imagenet`: keras.applications' VGG16 weights (`vgg16.keras_in1k`), read from
+  the Keras cache folder (`~/.keras/models`, or `$KERAS_HOME/models`) and downloaded there
+  when they are not; offline, the error names the URL, the file and the folder. The
   images then get keras.applications' VGG16 preprocessing (BGR, ImageNet mean
   subtracted), recorded in the run so that `cnnzoo evaluate` and `predict` apply it too.
 - `--weights MODEL.keras`: a VGG you trained before (any head, any class count); its
@@ -157,7 +158,7 @@ def main(argv=None) -> dict:
             model_kwargs={**_input(args, channels), "widths": widths},
             phases=[{"epochs": epochs}, {"epochs": epochs}],
         )  # fmt: skip
-    except MissingWeightsError as error:
+    except (MissingWeightsError, WeightsDownloadError) as error:
         parser.exit(1, f"{error}\nWith the file in place, run the same command again.\n")
     print((out / "weights_report.txt").read_text().strip())
     config = json.loads((out / "config.json").read_text())

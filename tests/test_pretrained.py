@@ -347,3 +347,25 @@ def test_cnnzoo_finetune_offline_exits_1_in_one_line_and_writes_nothing(
     assert raised.value.code == 1 and error.count("\n") == 0
     assert error.startswith("cnnzoo finetune: Could not download the weights resnet18.a1_in1k")
     assert not out.exists() and not (tmp_path / "keras_home" / "models").exists()
+
+
+def test_cnnzoo_predict_on_a_tag_names_imagenet_classes(served, tmp_path, capsys):
+    from PIL import Image
+
+    from cnnzoo.cli import main
+    from cnnzoo.pretrained.images import prepare_image
+
+    serve, _ = served
+    source = _randomize_batch_norm(cnnzoo.resnet18())
+    entry = serve("resnet18.a1_in1k", safetensors.numpy.save(export_state_dict(source)))
+    image = tmp_path / "wide.jpg"
+    pixels = np.random.default_rng(0).integers(0, 256, (180, 320, 3), dtype="uint8")
+    Image.fromarray(pixels).save(image)
+    prepared = prepare_image(image, entry.preprocessing)  # 236 on the short side, bicubic
+    assert prepared.shape == (224, 224, 3)
+    expected = np.asarray(source(prepared[None]))[0]
+    best = np.argsort(expected)[::-1][:2]
+    assert main(["predict", "resnet18.a1_in1k", str(image), "--top-k", "2"]) == 0
+    names = imagenet_class_names()
+    shown = ", ".join(f"{names[i]} {expected[i]:.3f}" for i in best)
+    assert capsys.readouterr().out.strip().endswith(f"{image}: {shown}")

@@ -46,7 +46,10 @@ EXAMPLES = {
         "  cnnzoo tune lenet5 --max-trials 20 --tuner-id tuner0 --oracle 10.0.0.1:8000"
     ),
     "evaluate": "cnnzoo evaluate runs/r20\n  cnnzoo evaluate runs/r20 --data path/to/other/images",
-    "predict": "cnnzoo predict runs/r20 cat.png dog.jpg --top-k 3",
+    "predict": (
+        "cnnzoo predict runs/r20 cat.png dog.jpg --top-k 3\n"
+        "  cnnzoo predict resnet50.tv2_in1k cat.png   # ImageNet classes, pretrained weights"
+    ),
     "export": (
         "cnnzoo export runs/r20 --format saved_model\n  cnnzoo export runs/r20 --format tflite"
     ),

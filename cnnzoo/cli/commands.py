@@ -235,7 +235,11 @@ def evaluate_command(args) -> int:
 
 
 def _predict_arguments(parser) -> None:
-    _run_argument(parser)
+    parser.add_argument(
+        "run", metavar="RUN|TAG",
+        help="a run folder written by 'cnnzoo train' or 'cnnzoo finetune', or a pretrained "
+        "tag ('cnnzoo weights list'): its model names the ImageNet classes",
+    )  # fmt: skip
     parser.add_argument("images", nargs="+", metavar="IMAGE")
     parser.add_argument("--top-k", type=int, default=3)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -81,12 +82,20 @@ def evaluate_run(run, *, data: str | None = None, out: str | None = None) -> str
 
 
 def predict_images(run, images, *, top_k: int = 3):
-    """``(image, [(class name, probability), ...])`` for each image file, best first."""
+    """``(image, [(class name, probability), ...])`` for each image file, best first.
+
+    ``run`` is a run folder, or a pretrained tag (``"resnet50.tv2_in1k"``): its model with
+    those weights classifies the images into the 1,000 ImageNet classes, each image
+    resized, cropped and normalized as the weights expect (downloaded when not cached)."""
+    from cnnzoo.pretrained.sources import is_tag
     from cnnzoo.transfer import imagenet_preprocessing
 
-    run, config, model, class_names = open_run(run)
     if top_k < 1:
         raise UsageError(f"--top-k must be at least 1; received {top_k}.")
+    if is_tag(os.fspath(run)) and not Path(run).exists():
+        yield from _predict_pretrained(os.fspath(run), images, top_k)
+        return
+    run, config, model, class_names = open_run(run)
     height, width, channels = model.input_shape[1:]
     mode = {1: "grayscale", 3: "rgb", 4: "rgba"}[channels]
     for image in images:  # every file checked before the first prediction
@@ -101,6 +110,25 @@ def predict_images(run, images, *, top_k: int = 3):
         probabilities = np.asarray(model.predict_on_batch(inputs))[0]
         best = np.argsort(probabilities)[::-1][:top_k]
         yield image, [(class_names[i], float(probabilities[i])) for i in best]
+
+
+def _predict_pretrained(tag: str, images, top_k: int):
+    from cnnzoo.pretrained import imagenet_class_names, pretrained_weights
+    from cnnzoo.pretrained.images import prepare_image
+    from cnnzoo.registry import create_model
+
+    entry = pretrained_weights(tag)
+    for image in images:  # every file checked before the download and the first prediction
+        _check_image(image)
+    size = entry.preprocessing.input_size
+    model = create_model(entry.model, input_shape=(size, size, 3), weights=tag)
+    names = imagenet_class_names()
+    for image in images:
+        probabilities = np.asarray(
+            model.predict_on_batch(prepare_image(image, entry.preprocessing)[None])
+        )[0]
+        best = np.argsort(probabilities)[::-1][:top_k]
+        yield image, [(names[i], float(probabilities[i])) for i in best]
 
 
 def _check_image(image) -> None:
