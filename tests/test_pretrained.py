@@ -236,6 +236,12 @@ def _randomize_batch_norm(model, seed=1):
     return model
 
 
+def _relative_difference(actual, expected) -> float:
+    """The largest difference on the scale of the expected values."""
+    actual, expected = np.asarray(actual), np.asarray(expected)
+    return float(np.abs(actual - expected).max() / np.abs(expected).max())
+
+
 @pytest.fixture
 def served(server, tmp_path, monkeypatch):
     """``serve(tag, data)``: the server holds ``data`` as the tag's file, the catalogue its
@@ -257,11 +263,13 @@ def served(server, tmp_path, monkeypatch):
 
 def test_a_tag_downloads_timms_safetensors_and_the_model_computes_the_source(served):
     serve, httpd = served
-    source = _randomize_batch_norm(cnnzoo.resnet18(input_shape=(64, 64, 3)))
+    logits = {"classifier_activation": None}
+    source = _randomize_batch_norm(cnnzoo.resnet18(input_shape=(64, 64, 3), **logits))
     entry = serve("resnet18.a1_in1k", safetensors.numpy.save(export_state_dict(source)))
-    model = cnnzoo.resnet18(input_shape=(64, 64, 3), weights="resnet18.a1_in1k")
+    model = cnnzoo.resnet18(input_shape=(64, 64, 3), weights="resnet18.a1_in1k", **logits)
     x = np.random.default_rng(0).uniform(-2, 2, (2, 64, 64, 3)).astype("float32")
-    np.testing.assert_allclose(model(x), source(x), atol=1e-6)
+    expected = np.asarray(source(x))
+    assert _relative_difference(model(x), expected) < 1e-6
     assert cached_file(entry).exists() and len(httpd.requests) == 1
 
     # From the cache: gray inputs, ten classes, no classifier.
@@ -272,6 +280,17 @@ def test_a_tag_downloads_timms_safetensors_and_the_model_computes_the_source(ser
     assert report.adapted == (("stem_conv", "kernel summed over 3 input channels to 1"),)
     assert str(report).endswith(f"Inputs: {entry.preprocessing.describe()}.")
     assert "bicubic" in str(report) and report.source == "resnet18.a1_in1k"
+    # Other channel counts: RGB repeated cyclically and rescaled by 3 / C (as timm does). For
+    # a multiple of 3, equal channels give exactly what RGB gives; 4 channels load too.
+    for channels in (4, 6):
+        other = cnnzoo.resnet18(input_shape=(64, 64, channels), **logits)
+        report = load_pretrained(other, "resnet18.a1_in1k")
+        assert report.adapted == ((
+            "stem_conv",
+            f"kernel repeated cyclically and rescaled from 3 input channels to {channels}",
+        ),)  # fmt: skip
+    flat = np.repeat(x[..., :1], 6, axis=-1)
+    assert _relative_difference(other(flat), source(flat[..., :3])) < 1e-5
     features = cnnzoo.resnet18(input_shape=(64, 64, 3), include_top=False, pooling="avg")
     report = load_pretrained(features, "resnet18.a1_in1k")
     assert len(report.loaded) == 40 and ("fc.weight", "ignored") in report.skipped
