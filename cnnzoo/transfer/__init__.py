@@ -23,6 +23,7 @@ from cnnzoo.transfer.weights import (
     WeightsMismatchError,
     WeightsReport,
     adapt_input_kernel,
+    inflate_kernel,
     load_weights,
 )
 
@@ -42,6 +43,7 @@ __all__ = [
     "fit_in_phases",
     "freeze",
     "imagenet_preprocessing",
+    "inflate_kernel",
     "keras_cache_folder",
     "load_imagenet_weights",
     "load_weights",

@@ -26,11 +26,17 @@ import numpy as np
 from cnnzoo.family import TorchLayout
 from cnnzoo.registry import families
 from cnnzoo.transfer.features import backbone_layers
-from cnnzoo.transfer.weights import WeightsMismatchError, WeightsReport, _match_layer
+from cnnzoo.transfer.weights import (
+    FlattenedClassifierError,
+    WeightsMismatchError,
+    WeightsReport,
+    _match_layer,
+    flattened_map,
+    inflates,
+    refuse_half_classifier,
+)
 
 CONV_LAYERS = (keras.layers.Conv1D, keras.layers.Conv2D, keras.layers.Conv3D)
-# Layers that pass a Flatten's output on unchanged (between it and the dense layer).
-_PASS_THROUGH = (keras.layers.Dropout, keras.layers.Identity)
 # PyTorch counts batch-norm updates in a buffer that computes nothing at inference.
 IGNORED_TENSORS = ("num_batches_tracked",)
 # The parts of a torchvision classifier that a model may be built without: the classifier
@@ -107,16 +113,6 @@ def _layout(model: keras.Model, source: str | None) -> TorchLayout:
     return layouts[name]
 
 
-def _flattened_map(layer: keras.layers.Layer) -> tuple[int, ...] | None:
-    """The ``(*spatial, channels)`` map a dense layer reads through a ``Flatten``, if any."""
-    operation = layer.input._keras_history.operation
-    while isinstance(operation, _PASS_THROUGH):
-        operation = operation.input._keras_history.operation
-    if isinstance(operation, keras.layers.Flatten) and len(operation.input.shape) > 2:
-        return tuple(operation.input.shape[1:])
-    return None
-
-
 def tensor_names(layer: keras.layers.Layer) -> tuple[str, ...]:
     """The PyTorch tensor names of ``layer``'s weights, in the order Keras keeps them.
 
@@ -136,7 +132,7 @@ def _to_keras(layer, name: str, tensor: np.ndarray) -> np.ndarray:
     if name != "weight" or isinstance(layer, keras.layers.BatchNormalization):
         return tensor
     if isinstance(layer, keras.layers.Dense):
-        flat = _flattened_map(layer)
+        flat = flattened_map(layer)
         if flat is not None and tensor.ndim == 2 and tensor.shape[1] == np.prod(flat):
             # PyTorch flattens (channels, *spatial), Keras (*spatial, channels).
             spatial = tuple(range(2, len(flat) + 1))
@@ -153,7 +149,7 @@ def _to_torch(layer, name: str, weight: np.ndarray) -> np.ndarray:
         return weight
     if isinstance(layer, keras.layers.Dense):
         tensor = weight.T
-        flat = _flattened_map(layer)
+        flat = flattened_map(layer)
         if flat is not None:
             tensor = tensor.reshape(-1, *flat).transpose(0, len(flat), *range(1, len(flat)))
             tensor = tensor.reshape(tensor.shape[0], -1)
@@ -211,7 +207,9 @@ def port_state_dict(
     checked (kernel sizes and groups show in the kernel's shape), the batch-norm epsilon
     checked against the source's (a state dict does not record it), and every tensor used
     exactly once. Nothing is set unless all of it fits. An RGB state dict loads into a model
-    with other input channels through :func:`~cnnzoo.transfer.adapt_input_kernel`.
+    with other input channels through :func:`~cnnzoo.transfer.adapt_input_kernel`, and
+    into a 1-D or 3-D model of the same layout through
+    :func:`~cnnzoo.transfer.inflate_kernel` (each inflated layer reported).
 
     Args:
         model: The model to load into.
@@ -249,14 +247,16 @@ def port_state_dict(
     state = {key: value for key, value in state_dict.items() if key not in ignored}
     backbone = backbone_layers(model)
     first_weighted = next(layer for layer in model.layers if layer.weights)
-    updates, skipped, adapted, used = [], [], [], set()
+    updates, skipped, adapted, flattened, used = [], [], [], [], set()
+    inflating = False
     for layer in (layer for layer in model.layers if layer.weights):
         module = layout.module_name(layer.name)
         try:
             arrays = _layer_arrays(layer, module, state, layout)
             used.update(f"{module}.{name}" for name in (*tensor_names(layer), *IGNORED_TENSORS))
             first = layer is first_weighted and len(layer.weights[0].shape) > 2
-            arrays, note = _match_layer(layer, arrays, first_conv=first)
+            inflating = inflating or inflates(layer, arrays)
+            arrays, note = _match_layer(layer, arrays, first_conv=first, inflating=inflating)
         except WeightsMismatchError as error:
             if layer.name in backbone or not skip_head_mismatch:
                 counterpart = f" (torchvision's {module!r})" if module else ""
@@ -265,15 +265,18 @@ def port_state_dict(
                     f"{layer.name!r}{counterpart}: {error}.{layout.hint}"
                 ) from None
             skipped.append((layer.name, str(error)))
+            if isinstance(error, FlattenedClassifierError):
+                flattened.append((layer.name, str(error)))
             continue
         updates.append((layer, arrays))
         if note:
             adapted.append((layer.name, note))
     _check_leftovers(model, where, [key for key in state if key not in used])
+    loaded = tuple(layer.name for layer, _ in updates)
+    refuse_half_classifier(model, loaded, flattened, source=where, hint=layout.hint)
     for layer, arrays in updates:
         layer.set_weights(arrays)
     skipped += [(key, "ignored") for key in ignored]
-    loaded = tuple(layer.name for layer, _ in updates)
     return WeightsReport(where, loaded, tuple(skipped), tuple(adapted))
 
 

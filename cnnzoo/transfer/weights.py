@@ -5,6 +5,9 @@ Layers are matched by name. Every weighted layer of the backbone (up to the last
 source is a model, the same kernel sizes, strides and batch-norm epsilons. Head layers that
 differ (another class count, other hidden units) are skipped and reported. The first
 convolution is adapted to another number of input channels (see :func:`adapt_input_kernel`).
+2-D kernels load into 1-D and 3-D networks through :func:`inflate_kernel`: this module is
+where a source kernel of one rank meets a target kernel of another, for every source
+(saved models, keras.applications files, torchvision state dicts).
 """
 
 from __future__ import annotations
@@ -31,8 +34,9 @@ class WeightsReport:
         source: Where the weights came from (a file name or a model name).
         loaded: Names of the layers whose weights were set.
         skipped: ``(layer name, reason)`` of the layers left as they were.
-        adapted: ``(layer name, how)`` of the first convolution when the input channels
-            differ.
+        adapted: ``(layer name, how)`` of each convolution whose kernel was changed to fit:
+            the first one for other input channels, every one for a 2-D source in a 1-D or
+            3-D network (:func:`inflate_kernel`).
         preprocessing: ``"caffe"`` (BGR, ImageNet mean subtracted, 0-255 scale) or
             ``"tf"`` (RGB scaled to [-1, 1]) for ImageNet weights; ``None`` otherwise.
         preprocess_input: The keras function that applies it, for example
@@ -55,8 +59,10 @@ class WeightsReport:
         if self.skipped:
             reasons = "; ".join(f"{name}: {reason}" for name, reason in self.skipped)
             text += f" Skipped {len(self.skipped)} ({reasons})."
-        for name, how in self.adapted:
-            text += f" {name}: {how}."
+        for how, names in _grouped(self.adapted):
+            shown = ", ".join(names) if len(names) < 3 else f"{names[0]} to {names[-1]}"
+            where = names[0] if len(names) == 1 else f"{len(names)} layers ({shown})"
+            text += f" {where}: {how}."
         if self.preprocessing:
             text += f" Preprocess inputs with {self.preprocess_input} ({self.preprocessing!r})."
         elif self.pretrained is not None:
@@ -64,8 +70,36 @@ class WeightsReport:
         return text
 
 
+def _grouped(adapted) -> list[tuple[str, list[str]]]:
+    """The notes of ``adapted`` in order, each with the layers it applies to."""
+    groups: dict[str, list[str]] = {}
+    for name, how in adapted:
+        groups.setdefault(how, []).append(name)
+    return list(groups.items())
+
+
 class WeightsMismatchError(ValueError):
     """A layer whose weights cannot be loaded (raised for the backbone, reported for the head)."""
+
+
+class FlattenedClassifierError(WeightsMismatchError):
+    """A dense layer reading a ``Flatten`` of a 1-D or 3-D map, whose weights (one per
+    position of the source's 2-D map) have no counterpart to inflate into."""
+
+
+# Layers that pass a Flatten's output on unchanged (between it and the dense layer).
+_PASS_THROUGH = (keras.layers.Dropout, keras.layers.Identity)
+_RANKED_CONV = (keras.layers.Conv1D, keras.layers.Conv3D)
+
+
+def flattened_map(layer: keras.layers.Layer) -> tuple[int, ...] | None:
+    """The ``(*spatial, channels)`` map a dense layer reads through a ``Flatten``, if any."""
+    operation = layer.input._keras_history.operation
+    while isinstance(operation, _PASS_THROUGH):
+        operation = operation.input._keras_history.operation
+    if isinstance(operation, keras.layers.Flatten) and len(operation.input.shape) > 2:
+        return tuple(operation.input.shape[1:])
+    return None
 
 
 def adapt_input_kernel(kernel: np.ndarray, channels: int) -> np.ndarray:
@@ -90,12 +124,102 @@ def adapt_input_kernel(kernel: np.ndarray, channels: int) -> np.ndarray:
     return (repeated * (source / channels)).astype(kernel.dtype)
 
 
+def inflate_kernel(kernel, rank: int, depth: int | None = None) -> np.ndarray:
+    """A 2-D convolution kernel ``(height, width, in, out)`` for a ``rank``-D convolution.
+
+    - 3-D (I3D, Carreira and Zisserman 2017): the kernel repeats ``depth`` times along a
+      new first axis and is divided by ``depth``, so a volume that repeats one image along
+      depth gives, at every depth position, the 2-D network's activations on that image.
+      Exact where the window along depth lies inside the volume: with ``"same"`` (or
+      explicit zero) padding the first and last positions also read zeros, and from there
+      the difference spreads inwards by the receptive field of each later layer.
+    - 1-D: the width axis is summed over, so a signal gives the 2-D network's activations
+      on the image whose every column is that signal (constant along width), at the
+      columns whose receptive field lies inside the image: the 1-D network is the 2-D one
+      on an image constant along an unbounded width. Near the left and right edges of a
+      finite image the 2-D network reads zero padding that the 1-D one never sees.
+    - 2-D: the kernel as it is.
+
+    Strides and pooling need no weights: a map constant along an axis stays constant
+    when pooled or subsampled along it.
+
+    Args:
+        kernel: A 2-D convolution kernel in Keras' layout ``(height, width, in, out)``.
+        rank: The target convolution's spatial rank: 1, 2 or 3.
+        depth: The 3-D kernel's size along depth; ``None`` takes the kernel's height (a
+            3x3 kernel becomes 3x3x3). The target layer's kernel shape decides it when
+            loading a model.
+
+    Returns:
+        The kernel ``(depth, height, width, in, out)``, ``(height, in, out)`` or as given,
+        in the input's dtype.
+
+    Raises:
+        ValueError: For a kernel that is not 2-D, a rank other than 1, 2 or 3, or a
+            ``depth`` that is not a positive int (or given for a rank other than 3).
+
+    Example:
+        >>> import numpy as np
+        >>> kernel = np.ones((3, 3, 2, 4), "float32")
+        >>> inflate_kernel(kernel, 3).shape, float(inflate_kernel(kernel, 3).sum())
+        ((3, 3, 3, 2, 4), 72.0)
+        >>> inflate_kernel(kernel, 3, depth=1).shape
+        (1, 3, 3, 2, 4)
+        >>> inflate_kernel(kernel, 1).shape, float(inflate_kernel(kernel, 1).max())
+        ((3, 2, 4), 3.0)
+    """
+    kernel = np.asarray(kernel)
+    if kernel.ndim != 4:
+        raise ValueError(
+            "kernel must be a 2-D convolution kernel (height, width, in, out); received a "
+            f"kernel of shape {kernel.shape}."
+        )
+    if rank not in (1, 2, 3) or isinstance(rank, bool):
+        raise ValueError(f"rank must be 1, 2 or 3; received rank={rank!r}.")
+    if depth is not None and (rank != 3 or not isinstance(depth, int) or depth <= 0):
+        raise ValueError(
+            f"depth must be a positive int, for rank 3 only; received depth={depth!r} for "
+            f"rank {rank}."
+        )
+    if rank == 2:
+        return kernel
+    if rank == 1:
+        return kernel.sum(axis=1).astype(kernel.dtype)
+    depth = kernel.shape[0] if depth is None else depth
+    return (np.repeat(kernel[None], depth, axis=0) / depth).astype(kernel.dtype)
+
+
+def _inflated(target_kernel: tuple, kernel: np.ndarray) -> tuple[np.ndarray, str] | None:
+    """``kernel`` (2-D) inflated to the target's 1-D or 3-D kernel shape and how, or
+    ``None`` where the target's height and width (1-D: height) are not the kernel's."""
+    height, width = kernel.shape[:2]
+    if len(target_kernel) == 5 and tuple(target_kernel[1:3]) == (height, width):
+        depth = target_kernel[0]
+        inflated = inflate_kernel(kernel, 3, depth=int(depth))
+        return inflated, (
+            f"kernel inflated from {height}x{width} to {depth}x{height}x{width} (repeated "
+            f"along depth / {depth})"
+        )
+    if len(target_kernel) == 3 and target_kernel[0] == height:
+        return inflate_kernel(kernel, 1), (
+            f"kernel collapsed from {height}x{width} to {height} (summed over width)"
+        )
+    return None
+
+
 def _config_problem(target: keras.layers.Layer, source: keras.layers.Layer) -> str | None:
-    if type(target).__name__ != type(source).__name__:
+    inflating = isinstance(target, _RANKED_CONV) and isinstance(source, keras.layers.Conv2D)
+    if type(target).__name__ != type(source).__name__ and not inflating:
         return f"{type(source).__name__} in the source, {type(target).__name__} here"
     for attribute in ("kernel_size", "strides", "dilation_rate", "groups"):
         theirs, ours = getattr(source, attribute, None), getattr(target, attribute, None)
-        if _as_tuple(theirs) != _as_tuple(ours):  # a reloaded layer may hold lists
+        compared = _as_tuple(theirs), _as_tuple(ours)  # a reloaded layer may hold lists
+        if inflating and attribute != "groups":
+            # A 2-D source fixes a 3-D layer's height and width (its depth is free) and a
+            # 1-D layer's length, as the height (the width it collapses is free).
+            mine = tuple(ours)[-2:]
+            compared = tuple(theirs)[: len(mine)], mine
+        if compared[0] != compared[1]:
             return f"{attribute} {theirs} in the source, {ours} here"
     # Within 0.2%, outputs differ by under 0.1%: cnnzoo's 1e-5 takes keras' ResNet's 1.001e-5.
     if isinstance(target, keras.layers.BatchNormalization) and not np.isclose(
@@ -113,25 +237,65 @@ def _but_inputs(shape) -> tuple:
     return tuple(shape[:-2]) + tuple(shape[-1:])
 
 
-def _match_layer(target, arrays, source=None, *, first_conv=False):
+def inflates(target, arrays) -> bool:
+    """Whether ``arrays`` hold a 2-D kernel for ``target``, a 1-D or 3-D convolution."""
+    return isinstance(target, _RANKED_CONV) and bool(arrays) and np.ndim(arrays[0]) == 4
+
+
+def _match_layer(target, arrays, source=None, *, first_conv=False, inflating=False):
     """The arrays to set on ``target`` and how they were adapted (or ``None``); raises
-    :class:`WeightsMismatchError` with what differs."""
+    :class:`WeightsMismatchError` with what differs. ``inflating``: the convolutions
+    before ``target`` took 2-D kernels (a dense layer on a flattened map cannot)."""
     problem = None if source is None else _config_problem(target, source)
     ours = [tuple(weight.shape) for weight in target.weights]
     theirs = [tuple(array.shape) for array in arrays]
-    note = None
+    notes = []
+    if (
+        problem is None
+        and inflates(target, arrays)
+        and (inflated := _inflated(ours[0], arrays[0])) is not None
+    ):
+        arrays = [inflated[0], *arrays[1:]]
+        notes.append(inflated[1])
+        theirs = [tuple(array.shape) for array in arrays]
     if problem is None and first_conv and ours != theirs and len(ours) == len(theirs):
         kernel, channels = arrays[0], ours[0][-2]
         if ours[1:] == theirs[1:] and _but_inputs(ours[0]) == _but_inputs(kernel.shape):
             arrays = [adapt_input_kernel(kernel, channels), *arrays[1:]]
             how = "summed over" if channels == 1 else "repeated cyclically and rescaled from"
-            note = f"kernel {how} {kernel.shape[-2]} input channels to {channels}"
+            notes.append(f"kernel {how} {kernel.shape[-2]} input channels to {channels}")
             theirs = [tuple(array.shape) for array in arrays]
+    flat = flattened_map(target) if isinstance(target, keras.layers.Dense) else None
+    # Only a map of one position (1x1 in 2-D, 1 or 1x1x1 here) means the same in any rank.
+    if problem is None and inflating and flat is not None and np.prod(flat[:-1]) > 1:
+        size = "x".join(map(str, flat))
+        raise FlattenedClassifierError(
+            f"it reads a Flatten of a {len(flat) - 1}-D map ({size}); a dense layer on a "
+            "flattened 2-D map has weights for each of its positions and does not inflate "
+            "to 1-D or 3-D"
+        )
     if problem is None and ours != theirs:
         problem = f"weight shapes {theirs} in the source, {ours} here"
     if problem:
         raise WeightsMismatchError(problem)
-    return arrays, note
+    return arrays, "; ".join(notes) or None
+
+
+def refuse_half_classifier(model, loaded, flattened, *, source, hint=""):
+    """Raises when a dense layer on a flattened map could not inflate
+    (:class:`FlattenedClassifierError`, ``flattened``: ``(layer name, error)``) while the
+    model's last layer, its classifier, loaded: the model would keep the source's classes
+    on features that no longer mean what they did. With another class count the whole
+    classifier is new anyway, and the skipped layers are only reported."""
+    last = next(layer for layer in reversed(model.layers) if layer.weights)
+    if flattened and last.name in loaded:
+        name, error = flattened[0]
+        raise WeightsMismatchError(
+            f"Cannot load {source} into model {model.name!r}: layer {name!r}: {error}. Its "
+            f"classifier {last.name!r} would keep the source's weights on a fresh {name!r}: "
+            "build the model with include_top=False (the backbone loads; pooling='avg' for "
+            f"features), or with another num_classes for a new classifier.{hint}"
+        )
 
 
 def copy_weights(model, pairs, *, source, skip_head_mismatch=True, hint="", **report):
@@ -140,14 +304,18 @@ def copy_weights(model, pairs, *, source, skip_head_mismatch=True, hint="", **re
     every backbone layer matches."""
     backbone = backbone_layers(model)
     first_weighted = next(layer for layer in model.layers if layer.weights)
-    updates, skipped, adapted = [], [], []
+    updates, skipped, adapted, flattened = [], [], [], []
+    inflating = False
     for target, arrays, source_layer in pairs:
         in_backbone = target.name in backbone
         try:
             if arrays is None:
                 raise WeightsMismatchError("not in the source")
             first = target is first_weighted and len(target.weights[0].shape) > 2
-            arrays, note = _match_layer(target, arrays, source_layer, first_conv=first)
+            inflating = inflating or inflates(target, arrays)
+            arrays, note = _match_layer(
+                target, arrays, source_layer, first_conv=first, inflating=inflating
+            )
         except WeightsMismatchError as error:
             if in_backbone or not skip_head_mismatch:
                 where = "backbone" if in_backbone else "head"
@@ -158,13 +326,16 @@ def copy_weights(model, pairs, *, source, skip_head_mismatch=True, hint="", **re
                     f"{error} ({where}).{hint}"
                 ) from None
             skipped.append((target.name, str(error)))
+            if isinstance(error, FlattenedClassifierError):
+                flattened.append((target.name, str(error)))
             continue
         updates.append((target, arrays))
         if note:
             adapted.append((target.name, note))
+    loaded = tuple(target.name for target, _ in updates)
+    refuse_half_classifier(model, loaded, flattened, source=source, hint=hint)
     for target, arrays in updates:
         target.set_weights(arrays)
-    loaded = tuple(target.name for target, _ in updates)
     return WeightsReport(source, loaded, tuple(skipped), tuple(adapted), **report)
 
 
@@ -195,6 +366,10 @@ def load_weights(model: keras.Model, source, *, skip_head_mismatch: bool = True)
     fresh weights and are reported. A backbone that does not match is an error and nothing
     is loaded. An RGB model's first convolution is adapted to a model with other input
     channels (summed over the colours for one channel; see :func:`adapt_input_kernel`).
+    A 2-D source loads into the same network built in 1-D or 3-D: every kernel is inflated
+    (:func:`inflate_kernel`; a 3-D layer's depth settings are free, its height and width
+    must be the source's), and a dense layer on a ``Flatten`` of the map, which cannot
+    inflate, is skipped where the classifier is new anyway and refused where it is not.
 
     Args:
         model: The model to load into.
