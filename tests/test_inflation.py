@@ -216,3 +216,17 @@ def test_inflate_kernel_refuses_what_it_cannot_inflate():
         inflate_kernel(kernel, 1, depth=3)
     assert inflate_kernel(kernel, 2) is kernel
     assert inflate_kernel(kernel, 3, depth=5).sum(axis=0).tolist() == kernel.tolist()
+
+
+def test_a_16_frame_clip_keeps_its_depth_in_the_stem_and_loads(tmp_path):
+    """Video ResNets (torchvision's r3d_18) do not stride time in the stem: with
+    stem_strides=(1, 2, 2) a 16-frame clip fits resnet18, and the weights= path loads."""
+    path = tmp_path / "resnet18.safetensors"
+    save_file(export_state_dict(resnet18(input_shape=(32, 32, 3))), str(path))
+    with pytest.raises(ValueError, match=r"stem_strides=\(1, 2, 2\) keeps the depth"):
+        resnet18(input_shape=(16, 64, 64, 3))
+    clip = resnet18(input_shape=(16, 64, 64, 3), stem_strides=(1, 2, 2), weights=str(path))
+    assert clip.get_layer("stage4_out").output.shape[1:4] == (2, 2, 2)
+    assert clip.get_layer("stem_conv").strides == (1, 2, 2)
+    features = keras.Model(clip.input, clip.get_layer("head_avg_pool").output)
+    assert np.isfinite(features(random_images((16, 64, 64, 3)))).all()

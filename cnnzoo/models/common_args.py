@@ -8,6 +8,7 @@ import contextlib
 import dataclasses
 import functools
 import inspect
+import os
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -93,19 +94,24 @@ class CommonArgs:
 
 
 def check_weights(weights) -> None:
-    """Checks ``weights`` (its kind, and that a tag is in the catalogue; not that a file
+    """Checks ``weights`` (its kind, that a tag is in the catalogue and that a file
     exists) before anything is built.
 
     Example:
         >>> check_weights("imagenet")
-        >>> check_weights("model.keras")
         >>> check_weights("resnet18.tv_in1k")
+        >>> check_weights("nowhere/model.keras")
+        Traceback (most recent call last):
+        ...
+        ValueError: weights names no file; received weights='nowhere/model.keras'.
     """
     if weights is None or isinstance(weights, keras.Model):
         return
     from cnnzoo.pretrained.sources import resolve  # the catalogue reads the models
 
-    resolve(weights, "")
+    target = resolve(weights, "")
+    if isinstance(target, os.PathLike) and not os.path.isfile(target):
+        raise ValueError(f"weights names no file; received weights={os.fspath(weights)!r}.")
 
 
 def with_pretrained_arguments(weights, model_name: str | None, kwargs: dict) -> dict:

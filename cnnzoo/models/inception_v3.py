@@ -196,10 +196,11 @@ def inception_v3(
         kernel_regularizer: ``"l2"``, ``("l2", 4e-5)``, ...
         noise: Standard deviation of Gaussian input noise in training.
         augmentation: Keras preprocessing layers applied to the input in training.
-        weights: ``"imagenet"``: keras.applications' InceptionV3 weights (``variant="keras"``),
-            from the Keras cache (:func:`~cnnzoo.transfer.imagenet.load_imagenet_weights`);
-            a ``.keras`` file or a model: a saved cnnzoo model's weights
-            (:func:`~cnnzoo.transfer.weights.load_weights`).
+        weights: Pretrained weights: a tag such as ``"inception_v3.tv_in1k"``
+            (``cnnzoo.list_pretrained()``), downloaded into the Keras cache the first
+            time; ``"imagenet"``, the first tag that fits the other arguments; or a file
+            (``.pth``, ``.safetensors``, a keras.applications ``.h5``, ``.keras``,
+            ``.weights.h5``) or a model (:func:`~cnnzoo.transfer.imagenet.load_pretrained`).
 
     Returns:
         A ``keras.Model``; with ``aux_logits`` its outputs are ``[predictions,

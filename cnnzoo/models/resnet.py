@@ -22,6 +22,7 @@ from cnnzoo.layers.residual import (
     preact_bottleneck_block,
 )
 from cnnzoo.models.common_args import (
+    check_window,
     common_args,
     forwards_to,
     keyword_checked,
@@ -116,32 +117,34 @@ def _is_one(stride) -> bool:
     return all(value == 1 for value in (stride if isinstance(stride, tuple) else (stride,)))
 
 
-def _stem(x, stem, width, variant, args):
-    """ImageNet: 7x7/2 convolution and 3x3/2 max pooling (/4); CIFAR: one 3x3 convolution."""
+def _stem(x, stem, width, strides, variant, args):
+    """ImageNet: 7x7/2 convolution and 3x3/2 max pooling (/4); CIFAR: one 3x3 convolution
+    (``strides``: the convolution's and the pooling's)."""
     spec = VARIANTS[variant]
     # A pre-activation network's first block normalizes its input itself.
     norm, activation = (None, None) if spec["preact"] else (args.norm, args.activation)
     if stem == "imagenet":
-        kernel, strides, padding = 7, 2, 3  # symmetric 3-pixel padding, as both references
+        kernel, padding = 7, 3  # symmetric 3-pixel padding, as both references
     else:
-        kernel, strides, padding = 3, 1, "same"
+        kernel, padding = 3, "same"
     x = conv_norm_act(
         x, width, kernel, strides=strides, padding=padding, norm=norm, activation=activation,
         use_bias=spec["use_bias"], kernel_regularizer=args.kernel_regularizer,
         kernel_initializer="he_normal", name="stem",
     )  # fmt: skip
     if stem == "imagenet":
-        x = pool(x, "max", 3, strides=2, padding=1, name="stem_pool")
+        x = pool(x, "max", 3, strides=strides, padding=1, name="stem_pool")
     return x
 
 
-def _downsampling_hint(stem, stage_strides):
-    total = (4 if stem == "imagenet" else 1) * math.prod(
-        s if isinstance(s, int) else max(s) for s in stage_strides
-    )
+def _downsampling_hint(stem, stem_strides, stage_strides):
+    stem_factor = max(stem_strides) ** (2 if stem == "imagenet" else 1)
+    total = stem_factor * math.prod(s if isinstance(s, int) else max(s) for s in stage_strides)
     hint = f" stem={stem!r} with stage strides {tuple(stage_strides)} downsamples by {total}."
     if stem == "imagenet":
         hint += " For small images such as 32x32, use stem='cifar'."
+        if len(stem_strides) == 3:
+            hint += " For short clips, stem_strides=(1, 2, 2) keeps the depth in the stem."
     return hint
 
 
@@ -160,6 +163,7 @@ def resnet(
     downsample: str = "first",
     width: float = 1.0,
     stem_width: int = 64,
+    stem_strides=None,
     shortcut: str = "projection",
     zero_init_residual: bool = False,
     drop_path_rate: float = 0.0,
@@ -211,6 +215,10 @@ def resnet(
             Below 1 with ``shortcut="zero_pad"``, the stem is thinned alike: a
             zero-padded shortcut can only add channels.
         stem_width: Filters of the stem convolution.
+        stem_strides: Stride of the stem's convolution and max pooling: one value or one
+            per spatial axis (default 2 with ``stem="imagenet"``, 1 with ``"cifar"``).
+            ``(1, 2, 2)`` keeps a 3-D input's depth, as video ResNets (torchvision's
+            ``r3d_18``) keep the frames: a 16-frame clip then fits.
         shortcut: ``"projection"`` (1x1 convolution where the shape changes, the paper's
             option B) or ``"zero_pad"`` (parameter-free identity with zero channels,
             option A).
@@ -229,11 +237,11 @@ def resnet(
         kernel_regularizer: ``"l2"``, ``("l2", 1e-4)`` (the paper's weight decay), ...
         noise: Standard deviation of Gaussian input noise in training.
         augmentation: Keras preprocessing layers applied to the input in training.
-        weights: ``"imagenet"``: keras.applications' ResNet weights (``variant="v1"``;
-            ``resnet50v2`` ... for the ResNet*V2 weights),
-            from the Keras cache (:func:`~cnnzoo.transfer.imagenet.load_imagenet_weights`);
-            a ``.keras`` file or a model: a saved cnnzoo model's weights
-            (:func:`~cnnzoo.transfer.weights.load_weights`).
+        weights: Pretrained weights: a tag such as ``"resnet50.tv2_in1k"``
+            (``cnnzoo.list_pretrained()``), downloaded into the Keras cache the first
+            time; ``"imagenet"``, the first tag that fits the other arguments; or a file
+            (``.pth``, ``.safetensors``, a keras.applications ``.h5``, ``.keras``,
+            ``.weights.h5``) or a model (:func:`~cnnzoo.transfer.imagenet.load_pretrained`).
 
     Returns:
         A ``keras.Model``.
@@ -270,14 +278,19 @@ def resnet(
     if not isinstance(width, (int, float)) or isinstance(width, bool) or width <= 0:
         raise ValueError(f"width must be a positive number; received width={width!r}.")
     check_positive_int("stem_width", stem_width)
+    stem_strides = check_window(
+        "stem_strides", (2 if stem == "imagenet" else 1) if stem_strides is None else stem_strides,
+        args.spatial_rank,
+    )  # fmt: skip
     if shortcut == "zero_pad" and width < 1:  # the identity cannot drop channels
         stem_width = max(1, round(stem_width * width))
     check_bool("zero_init_residual", zero_init_residual)
     drop_path_rate = check_rate("drop_path_rate", drop_path_rate)
     plan = plan_strides(depths, stage_strides, downsample)
-    with naming_input_shape(args.input_shape, _downsampling_hint(stem, stage_strides)):
+    hint = _downsampling_hint(stem, stem_strides, stage_strides)
+    with naming_input_shape(args.input_shape, hint):
         inputs, x = args.model_input()
-        x = _stem(x, stem, stem_width, variant, args)
+        x = _stem(x, stem, stem_width, stem_strides, variant, args)
         widths = [max(1, round(stage_width * width)) for stage_width in widths]
         layout = tuple(zip(depths, widths, plan, strict=True))
         x = _stages(x, args, variant, block, layout, shortcut, zero_init_residual, drop_path_rate)
