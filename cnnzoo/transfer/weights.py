@@ -107,7 +107,9 @@ def adapt_input_kernel(kernel: np.ndarray, channels: int) -> np.ndarray:
 
     RGB to one channel sums over the colours, so a gray image gives what the RGB model
     gives on that image in three equal channels; otherwise the channels repeat cyclically,
-    rescaled by ``in / channels`` so the response to equal channels stays the same.
+    rescaled by ``in / channels`` (as timm's ``adapt_input_conv``). For a multiple of
+    ``in`` channels, equal channels then give exactly the RGB model's response; for
+    others, approximately (the colours repeat unevenly: R, G, B, R for 4).
 
     Example:
         >>> import numpy as np
