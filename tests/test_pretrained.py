@@ -298,12 +298,18 @@ def test_a_tag_downloads_timms_safetensors_and_the_model_computes_the_source(ser
     np.testing.assert_allclose(features(x), backbone(x), atol=1e-6)
 
 
-def test_a_pytorch_checkpoint_without_pytorch_says_how_to_install_it(served, monkeypatch):
-    serve, _ = served
+def test_a_pytorch_checkpoint_without_pytorch_says_how_to_install_it(served, monkeypatch, tmp_path):
+    serve, httpd = served
     serve("resnet18.tv_in1k", b"a .pth file")
     monkeypatch.setitem(sys.modules, "torch", None)  # import torch raises ImportError
-    with pytest.raises(ImportError, match=r"needs PyTorch: pip install torch .*\.safetensors"):
+    with pytest.raises(ImportError, match=r"needs PyTorch: pip install torch .*") as raised:
         cnnzoo.resnet18(input_shape=(32, 32, 3), weights="imagenet")  # resnet18.tv_in1k
+    assert "resnet18.a1_in1k need no PyTorch" in str(raised.value)
+    assert httpd.requests == []  # refused before downloading what it could not read
+    path = tmp_path / "resnet18.pth"
+    path.write_bytes(b"a .pth file")
+    with pytest.raises(ImportError, match=r"resnet18\.pth needs PyTorch: pip install torch"):
+        cnnzoo.resnet18(input_shape=(32, 32, 3), weights=path)
 
 
 def test_an_unknown_tag_is_refused_before_anything_is_built(monkeypatch, tmp_path):

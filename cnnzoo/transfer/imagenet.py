@@ -16,8 +16,8 @@ from pathlib import Path
 import keras
 
 from cnnzoo.family import KerasApplicationsWeights
-from cnnzoo.pretrained import fetch, pretrained_weights
-from cnnzoo.pretrained.sources import read_state_dict, resolve
+from cnnzoo.pretrained import fetch, model_weights, pretrained_weights
+from cnnzoo.pretrained.sources import TORCH_INSTALL, read_state_dict, resolve
 from cnnzoo.registry import families
 from cnnzoo.transfer.features import backbone_layers
 from cnnzoo.transfer.torch_weights import absent_parts, port_state_dict
@@ -273,6 +273,8 @@ def load_pretrained(model: keras.Model, weights) -> WeightsReport:
         return _load_file(model, target)
     if target is None:  # keras.applications' layout under another name: resnet(50, ...)
         target = pretrained_weights(f"{_architecture(model, None)}.keras_in1k")
+    if target.format == "pth":
+        _check_torch(target)  # before a download it could not read
     if target.format != "keras_h5":
         report = _port(model, fetch(target), source=target.model)
     else:
@@ -281,6 +283,18 @@ def load_pretrained(model: keras.Model, weights) -> WeightsReport:
         except MissingWeightsError:
             report = load_imagenet_weights(model, fetch(target), architecture=target.model)
     return dataclasses.replace(report, source=target.name, pretrained=target)
+
+
+def _check_torch(target) -> None:
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        others = [e.name for e in model_weights(target.model) if e.format != "pth"]
+        instead = f" {' and '.join(others)} need no PyTorch." if others else ""
+        raise ImportError(
+            f"The weights {target.name} are a PyTorch checkpoint, and reading it needs "
+            f"PyTorch: {TORCH_INSTALL}.{instead}"
+        ) from None
 
 
 def _load_file(model: keras.Model, path: Path) -> WeightsReport:
