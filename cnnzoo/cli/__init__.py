@@ -35,6 +35,11 @@ EXAMPLES = {
         "  cnnzoo finetune lenet5 --weights runs/l5/model.keras --phases epochs=3 \\\n"
         "      epochs=5,learning_rate=1e-4,trainable_stages=all --out runs/ft --resume"
     ),
+    "lr-find": (
+        "cnnzoo lr-find lenet5 --plot lenet5_lr.png\n"
+        "  cnnzoo lr-find resnet20 --data path/to/images --batch-size 64 --optimizer sgd\n"
+        "  cnnzoo train resnet20 --data path/to/images --lr auto   # the same sweep, then training"
+    ),
     "tune": (
         "cnnzoo tune lenet5_modern --max-epochs 9 --fix activation=relu\n"
         "  cnnzoo tune resnet20 --data path/to/images --tuner random --max-trials 20 \\\n"
@@ -79,8 +84,8 @@ def _parser(command: str | None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="cnnzoo",
         description=(
-            "Classic CNNs for Keras 3: list, inspect, train, fine-tune, tune, evaluate, "
-            "predict, export."
+            "Classic CNNs for Keras 3: list, inspect, train, fine-tune, find a learning rate, "
+            "tune, evaluate, predict, export."
         ),
         epilog="Run 'cnnzoo COMMAND --help' for a command's options and examples.",
     )

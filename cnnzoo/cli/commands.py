@@ -142,7 +142,8 @@ def _train_arguments(parser) -> None:
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--optimizer", default="adam")
-    parser.add_argument("--lr", type=float, default=1e-3, help="learning rate")
+    parser.add_argument("--lr", type=rate_or_auto, default=1e-3,
+                        help="learning rate, or 'auto': the finder's suggestion")  # fmt: skip
     parser.add_argument("--schedule", choices=SCHEDULES, default="constant")
     parser.add_argument("--augment", choices=sorted(PRESETS), help="augmentation preset")
     parser.add_argument("--dropout", type=float, help="dropout rate of the model's head")
@@ -269,6 +270,7 @@ def export_command(args) -> int:
 
 # The subcommands with modules of their own come after the shared helpers they use.
 from cnnzoo.cli.finetune import finetune_arguments, finetune_command  # noqa: E402
+from cnnzoo.cli.lr_find import lr_find_arguments, lr_find_command, rate_or_auto  # noqa: E402
 from cnnzoo.cli.tune import tune_arguments, tune_command  # noqa: E402
 from cnnzoo.cli.weights import weights_arguments, weights_command  # noqa: E402
 
@@ -277,6 +279,11 @@ COMMANDS = {
     "info": (_info_arguments, info_command, "A model's paper, counts and per-layer table."),
     "train": (_train_arguments, train_command, "Train a model into a run folder."),
     "finetune": (finetune_arguments, finetune_command, "Fine-tune a pretrained model."),
+    "lr-find": (
+        lr_find_arguments,
+        lr_find_command,
+        "Suggest a learning rate (a short exponential sweep).",
+    ),
     "tune": (tune_arguments, tune_command, "Search hyperparameters with KerasTuner."),
     "evaluate": (_evaluate_arguments, evaluate_command, "Accuracy, per-class table, confusion."),
     "predict": (_predict_arguments, predict_command, "Top-k classes of images."),

@@ -16,6 +16,7 @@ def _stages(text: str) -> int | None:
 def finetune_arguments(parser) -> None:
     from cnnzoo.augment import PRESETS
     from cnnzoo.cli.commands import add_model_arguments
+    from cnnzoo.cli.lr_find import rate_or_auto
 
     parser.add_argument("model", help="a registered model name (see 'cnnzoo list')")
     parser.add_argument(
@@ -26,9 +27,10 @@ def finetune_arguments(parser) -> None:
     )  # fmt: skip
     add_data_argument(parser)
     parser.add_argument("--epochs", type=int, default=5, help="most epochs of each phase")
-    parser.add_argument("--lr", type=float, default=1e-3, help="learning rate of phase 1")
-    parser.add_argument("--finetune-lr", type=float, default=1e-4,
-                        help="learning rate of phase 2")  # fmt: skip
+    parser.add_argument("--lr", type=rate_or_auto, default=1e-3,
+                        help="learning rate of phase 1, or 'auto' (the finder's)")  # fmt: skip
+    parser.add_argument("--finetune-lr", type=rate_or_auto, default=1e-4,
+                        help="learning rate of phase 2, or 'auto'")  # fmt: skip
     parser.add_argument(
         "--unfreeze-stages", default="2", metavar="N|all",
         help="last stages trained in phase 2 besides the head (default 2)",

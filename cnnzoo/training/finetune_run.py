@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import keras
@@ -23,13 +23,18 @@ from cnnzoo.training.callbacks import (
     save_weights_atomically,
 )
 from cnnzoo.training.coordinator import Coordinator
+from cnnzoo.training.lr_sweep import sweep
 from cnnzoo.training.messages import announce, talks
-from cnnzoo.training.run_folder import TrainResult
+from cnnzoo.training.run_folder import CONFIG_FILE, LR_FIND_KEY, RunFolder, TrainResult
 from cnnzoo.training.sources import RunData, check_source
 from cnnzoo.training.steps import check_model, stored
 from cnnzoo.transfer import fit_in_phases, replace_head
-from cnnzoo.transfer.finetune import resolve_phases
+from cnnzoo.transfer.finetune import Phase, _default_loss, resolve_phases
+from cnnzoo.transfer.freezing import unfreeze
 from cnnzoo.transfer.imagenet import imagenet_preprocessing, load_pretrained
+
+# The rate an "auto" phase holds while its settings are checked, before its sweep.
+AUTO_PLACEHOLDER = 1e-3
 
 
 def _pretrained(model, weights, model_kwargs: dict) -> tuple:
@@ -55,8 +60,31 @@ def _pretrained(model, weights, model_kwargs: dict) -> tuple:
     return backbone, report, mode
 
 
-def _phase_config(phases) -> list[dict]:
-    return [dataclasses.asdict(phase) for phase in resolve_phases(phases)]
+def _phases(phases) -> tuple[list, set[int]]:
+    """The phases resolved, and the indices of those whose ``learning_rate`` is
+    ``"auto"`` (each holding a placeholder rate until its sweep has run)."""
+    if phases is None or isinstance(phases, (str, Mapping)) or not isinstance(phases, Sequence):
+        return resolve_phases(phases), set()  # the defaults, or resolve_phases' refusal
+    auto, placeholders = set(), []
+    for index, phase in enumerate(phases):
+        rate = phase.get("learning_rate") if isinstance(phase, Mapping) else getattr(
+            phase, "learning_rate", None
+        )  # fmt: skip
+        if isinstance(rate, str) and rate == "auto":
+            auto.add(index)
+            phase = (
+                {**phase, "learning_rate": AUTO_PLACEHOLDER} if isinstance(phase, Mapping)
+                else dataclasses.replace(phase, learning_rate=AUTO_PLACEHOLDER)
+            )  # fmt: skip
+        placeholders.append(phase)
+    return resolve_phases(placeholders), auto
+
+
+def _phase_config(phases, auto: set[int]) -> list[dict]:
+    return [
+        {**dataclasses.asdict(phase), **({"learning_rate": "auto"} if index in auto else {})}
+        for index, phase in enumerate(phases)
+    ]
 
 
 def finetune(
@@ -88,7 +116,9 @@ def finetune(
         resume: Continue the run in ``out``.
         phases: :class:`~cnnzoo.transfer.Phase` objects or dicts of their fields, e.g.
             ``[{"epochs": 3}, {"epochs": 3, "trainable_stages": None}]`` (``None``: the
-            whole model), ``{"until": "stage2_out"}`` to freeze up to a layer.
+            whole model), ``{"until": "stage2_out"}`` to freeze up to a layer. A
+            ``learning_rate`` of ``"auto"`` runs the learning-rate finder when the phase
+            starts (its layers set trainable), and the phase trains at its suggestion.
         batch_size: Batch size.
         augment: An augmentation preset name, applied in training only.
         dropout: Dropout of the new head.
@@ -116,7 +146,8 @@ def finetune(
         ([1, 2], True)
     """
     name = _check_settings(model, weights, batch_size, dropout, pooling, validation_split)
-    source, phase_config = check_source(data), _phase_config(phases)
+    resolved, auto = _phases(phases)
+    source, phase_config = check_source(data), _phase_config(resolved, auto)
     keras.utils.set_random_seed(seed)
     backbone, report, mode = _pretrained(model, weights, model_kwargs or {})
     config = stored({
@@ -136,7 +167,7 @@ def finetune(
     folder.write("weights_report.txt", f"{report or 'No weights loaded.'}\n")
     if talk:
         announce("Fine-tuning", net, run_data, folder.report_path)
-    _run_phases(net, folder.path, phases, train_batches, validation, callbacks, verbose)
+    _run_phases(net, folder, resolved, auto, train_batches, validation, callbacks, verbose)
     net.save(folder.model_path)
     return coordinator.finish(folder, net, validation, test)
 
@@ -180,10 +211,12 @@ def _batches(net: keras.Model, run_data: RunData, config: dict, mode: str | None
     return train_batches, validation, test
 
 
-def _run_phases(net, run_dir, phases, train_batches, validation, callbacks, verbose) -> None:
+def _run_phases(net, folder, phases, auto, train_batches, validation, callbacks, verbose):
     """Runs the phases not finished yet; after each, its weights and last epoch are kept
-    in ``backup/`` so a resumed run starts at the next phase."""
-    phases = resolve_phases(phases)
+    in ``backup/`` so a resumed run starts at the next phase. A phase whose rate is
+    ``"auto"`` (index in ``auto``) gets it from a sweep when it starts (see
+    :func:`_phase_rate`)."""
+    run_dir = folder.path
     backup_dir = run_dir / "backup"
     done_path = backup_dir / "phases.json"
     done = json.loads(done_path.read_text()) if done_path.exists() else {"phase": 0, "epoch": 0}
@@ -196,6 +229,8 @@ def _run_phases(net, run_dir, phases, train_batches, validation, callbacks, verb
     for number, phase in enumerate(phases, start=1):
         if number <= done["phase"]:
             continue
+        if number - 1 in auto:
+            phase = _phase_rate(net, folder, number, phase, train_batches, talk)
         backup = PhaseBackup(backup_dir, run_dir / "history.csv", phase=number, start_epoch=epoch)
         header = [PhaseHeader(number, len(phases), phase, epoch)] if talk else []
         fit_in_phases(
@@ -209,6 +244,31 @@ def _run_phases(net, run_dir, phases, train_batches, validation, callbacks, verb
         # The phase's best epoch, restored by its early stopping.
         save_weights_atomically(net, backup_dir / f"phase{number}.weights.h5")
         write_text(done_path, json.dumps({"phase": number, "epoch": epoch}))
+
+
+def _phase_rate(net, folder: RunFolder, number: int, phase, train_batches, talk) -> Phase:
+    """``phase`` with the rate a sweep suggests for it: with the layers it trains and its
+    optimizer, on the model as the earlier phases left it. The rate goes into
+    ``config.json`` (``"lr_find"``, by phase), the curve into ``lr_find_phase{N}.png`` and
+    ``.csv``; a resumed run takes the recorded rate and does not sweep again."""
+    key = f"phase {number}"
+    recorded = (folder.recorded(LR_FIND_KEY) or {}).get(key)
+    if recorded is None:
+        unfreeze(
+            net, until=phase.until, keep_batchnorm_frozen=phase.keep_batchnorm_frozen,
+            trainable_stages=None if phase.until else phase.trainable_stages,
+        )  # as fit_in_phases will  # fmt: skip
+        found = sweep(net, train_batches, loss=_default_loss(net), optimizer=phase.optimizer)
+        found.save(folder.path, stem=f"lr_find_phase{number}")
+        config = json.loads(folder.config_path.read_text())
+        config[LR_FIND_KEY] = {**config.get(LR_FIND_KEY, {}), key: found.record()}
+        folder.write(CONFIG_FILE, json.dumps(config, indent=2) + "\n")
+        recorded = found.record()
+        if talk:
+            print(f"Phase {number}, learning-rate finder: {found.describe()}.")
+    elif talk:
+        print(f"Phase {number}: learning rate {recorded['learning_rate']:.3g}, found before.")
+    return dataclasses.replace(phase, learning_rate=recorded["learning_rate"])
 
 
 def _resume_line(run_dir, done: dict, count: int) -> str:

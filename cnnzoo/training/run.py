@@ -20,8 +20,9 @@ from cnnzoo.training.callbacks import (
 )
 from cnnzoo.training.cluster import DATA_PARALLEL
 from cnnzoo.training.coordinator import Coordinator, coordinate
+from cnnzoo.training.lr_sweep import MAX_LR, MIN_LR, NUM_STEPS, PLOT_FILE, sweep
 from cnnzoo.training.messages import announce, resume_line, talks
-from cnnzoo.training.run_folder import RunFolder, TrainResult
+from cnnzoo.training.run_folder import LR_FIND_KEY, RunFolder, TrainResult
 from cnnzoo.training.sources import RunData, check_source
 from cnnzoo.training.steps import check_model, stored
 
@@ -36,7 +37,7 @@ MONITOR = "val_accuracy"  # the best model is the one with the best validation a
 def train(
     model: str | keras.Model, data: str | Path = "mnist-sample", *, out: str | Path | None = None,
     resume: bool = False, epochs: int = 10, batch_size: int = 32, optimizer: str = "adam",
-    learning_rate: float = 1e-3, schedule: str = "constant", label_smoothing: float = 0.0,
+    learning_rate: float | str = 1e-3, schedule: str = "constant", label_smoothing: float = 0.0,
     augment=None, patience: int | None = 5, validation_split: float = 0.2, seed: int = 0,
     steps_per_execution: int | None = None, cache: bool | str = "auto",
     jit_compile: bool | str = "auto", mixed_precision: bool = False,
@@ -58,7 +59,11 @@ def train(
         epochs: Epochs of the whole run.
         batch_size: Batch size (the global batch with ``distribution``).
         optimizer: A Keras optimizer name.
-        learning_rate: Initial learning rate.
+        learning_rate: Initial learning rate, or ``"auto"``: the rate
+            :func:`~cnnzoo.training.find_learning_rate` suggests for this model, data,
+            batch size and optimizer, found before the first epoch (one process only). Its
+            curve goes to ``lr_find.png`` and ``lr_find.csv``, the rate to ``config.json``
+            (``"lr_find"``); a resumed run uses that rate without sweeping again.
         schedule: ``"constant"``, ``"cosine"`` (to 0 over the run), ``"step"`` (/10 at 50%
             and 75%) or ``"plateau"`` (/10 when the validation loss stalls).
         label_smoothing: Label smoothing of the cross-entropy.
@@ -106,12 +111,19 @@ def train(
     keras.utils.set_random_seed(seed)
     run_data = coordinator.read_data(config)
     net = _build(model, model_kwargs or {}, len(run_data.class_names), coordinator, config)
+    rate, found = _rate(net, run_data, augment, coordinator, config, folder, talk)
     splits = _batches(net, run_data, augment, coordinator, config)
-    _compile(net, coordinator, config, splits[0])
-    coordinator.create(folder, config, run_data)  # every setting accepted: written now
+    _compile(net, coordinator, config, splits[0], rate)
+    # every setting accepted: written now (the finder's rate recorded beside the settings)
+    coordinator.create(folder, {**config, **({LR_FIND_KEY: found.record()} if found else {})},
+                       run_data)  # fmt: skip
+    if found is not None:
+        found.save(folder.path)
     if talk:
         announce("Training", net, run_data, folder.report_path, coordinator.share)
-    fitted = _fit(net, splits, folder, coordinator, config, callbacks, talk and resume, verbose)
+    fitted = _fit(
+        net, splits, folder, coordinator, config, callbacks, talk and resume, verbose, rate
+    )
     return coordinator.finish(folder, net, *splits[1:], fitted.history)
 
 
@@ -154,8 +166,17 @@ def _settings(distributed: bool, **settings) -> dict[str, Any]:
     check_rate("label_smoothing", settings["label_smoothing"])
     check_rate("validation_split", settings["validation_split"])
     rate = settings["learning_rate"]
-    if isinstance(rate, bool) or not isinstance(rate, (int, float)) or rate <= 0:
-        raise ValueError(f"learning_rate must be a number > 0; received learning_rate={rate!r}.")
+    if rate == "auto" and distributed:
+        raise ValueError(
+            "learning_rate='auto' finds the rate in one process; with distribution, run "
+            "find_learning_rate (cnnzoo lr-find) first and pass the rate it suggests."
+        )
+    if rate != "auto" and (
+        isinstance(rate, bool) or not isinstance(rate, (int, float)) or rate <= 0
+    ):
+        raise ValueError(
+            f"learning_rate must be a number > 0 or 'auto'; received learning_rate={rate!r}."
+        )
     patience = settings["patience"]
     if patience is not None and (
         isinstance(patience, bool) or not isinstance(patience, int) or patience < 0
@@ -219,18 +240,43 @@ def _batches(net, run_data: RunData, augment, coordinator: Coordinator, config: 
     return train_batches, validation, test
 
 
-def _compile(net: keras.Model, coordinator: Coordinator, config: dict, batches) -> None:
-    steps = int(batches.cardinality())
-    total_steps = max(1, config["epochs"] * steps) if steps > 0 else 10_000
+def _loss(config: dict) -> keras.losses.Loss:
     smoothing = config["label_smoothing"]
-    loss = (
+    return (
         keras.losses.CategoricalCrossentropy(label_smoothing=smoothing) if smoothing > 0
         else keras.losses.SparseCategoricalCrossentropy()
     )  # fmt: skip
-    rate = _learning_rate(config["schedule"], config["learning_rate"], total_steps)
+
+
+def _rate(net, run_data, augment, coordinator, config, folder, talk) -> tuple:
+    """``(initial rate, sweep)``: the configured rate, or for ``"auto"`` the one recorded
+    by the run being resumed (sweep ``None``), or else a new sweep's suggestion."""
+    if config["learning_rate"] != "auto":
+        return config["learning_rate"], None
+    recorded = folder.recorded(LR_FIND_KEY)
+    if recorded is not None:
+        if talk:
+            print(f"Learning rate {recorded['learning_rate']:.3g}, found when the run started.")
+        return recorded["learning_rate"], None
+    if talk:
+        print(f"Finding the learning rate: up to {NUM_STEPS} batches from {MIN_LR:g} to "
+              f"{MAX_LR:g} ...")  # fmt: skip
+    found = sweep(
+        net, _batches(net, run_data, augment, coordinator, config)[0], loss=_loss(config),
+        optimizer=config["optimizer"], jit_compile=config["jit_compile"],
+    )  # fmt: skip
+    if talk:
+        print(f"Learning-rate finder: {found.describe()}; curve in {PLOT_FILE}.")
+    return found.suggestion, found
+
+
+def _compile(net: keras.Model, coordinator: Coordinator, config: dict, batches, rate) -> None:
+    steps = int(batches.cardinality())
+    total_steps = max(1, config["epochs"] * steps) if steps > 0 else 10_000
+    rate = _learning_rate(config["schedule"], rate, total_steps)
     coordinator.compile(
         net, {"class_name": config["optimizer"], "config": {"learning_rate": rate}},
-        loss=loss, metrics=["accuracy"], jit_compile=config["jit_compile"],
+        loss=_loss(config), metrics=["accuracy"], jit_compile=config["jit_compile"],
         steps_per_execution=config["steps_per_execution"],
     )  # fmt: skip
 
@@ -245,9 +291,9 @@ def _learning_rate(schedule: str, rate: float, total_steps: int):
     return rate
 
 
-def _fit(net, splits, folder, coordinator: Coordinator, config, callbacks, tell_resume, verbose):
+def _fit(net, splits, folder, coordinator, config, callbacks, tell_resume, verbose, rate):
     """Trains from the folder's backup (process 0's, in every process) to the last epoch."""
-    callbacks = [*callbacks, *_callbacks(folder, config)]
+    callbacks = [*callbacks, *_callbacks(folder, config, rate)]
     backup = folder.backup() if folder is not None else None
     restored, initial_epoch = coordinator.restore(net, backup)
     if backup is not None:
@@ -275,11 +321,11 @@ def _cache(cache, split, net: keras.Model) -> bool:
     return count >= 0 and count * pixels * 4 <= CACHE_LIMIT
 
 
-def _callbacks(folder: RunFolder | None, config: dict) -> list:
+def _callbacks(folder: RunFolder | None, config: dict, rate: float) -> list:
     """Every process stops, early or on NaN, and lowers the rate alike (they see the same
     global metrics); only process 0 (which has the folder) writes the checkpoint and logs."""
     patience = config["patience"]
-    callbacks = [StopOnNaN(config["learning_rate"], folder.backup_dir if folder else None)]
+    callbacks = [StopOnNaN(rate, folder.backup_dir if folder else None)]
     if folder is not None:
         best = [row[MONITOR] for row in history_rows(folder.history_path) if MONITOR in row]
         callbacks += [

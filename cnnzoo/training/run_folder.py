@@ -24,6 +24,10 @@ CONFIG_FILE = "config.json"
 METRICS_FILE = "metrics.json"
 MODEL_FILE = "model.keras"
 HISTORY_FILE = "history.csv"
+# What a run records in config.json as it starts, beside the settings it was given (the
+# rate learning_rate="auto" found): not a setting, so a resume does not compare it.
+LR_FIND_KEY = "lr_find"
+RECORDED = (LR_FIND_KEY,)
 
 
 @dataclass(frozen=True)
@@ -143,7 +147,9 @@ class RunFolder:
             )
         stored = json.loads(self.config_path.read_text())
         changed = sorted(
-            key for key in config.keys() | stored.keys() if config.get(key) != stored.get(key)
+            key
+            for key in (config.keys() | stored.keys()) - set(RECORDED)
+            if config.get(key) != stored.get(key)
         )
         if changed:
             details = ", ".join(
@@ -153,6 +159,13 @@ class RunFolder:
                 f"The run in {self.path} was started with other settings ({details}); resume "
                 "it with the same settings, or start a new run in another folder."
             )
+
+    def recorded(self, key: str):
+        """What the run in the folder recorded under ``key`` of its ``config.json`` as it
+        started (see ``RECORDED``); ``None`` without a run or such a record."""
+        if not self.config_path.exists():
+            return None
+        return json.loads(self.config_path.read_text()).get(key)
 
     def create(self, config: dict, class_names, report: FolderReport | None = None) -> None:
         """Writes ``config.json`` (a new run; a resumed run keeps its own), the class map,
