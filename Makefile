@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: demo check test test-backends lint format docs clean
+.PHONY: demo check test test-backends parity lint format docs clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -52,6 +52,13 @@ test-backends: $(VENV)/.installed-backends
 	KERAS_BACKEND=jax $(PY) -m pytest -n 2 tests/test_portable.py tests/test_distributed.py
 	KERAS_BACKEND=torch $(PY) -m pytest -n 2 tests/test_portable.py tests/test_distributed.py
 	$(PY) -m pytest -n 2 --dist worksteal tests/test_equivalence.py
+
+# The parity table of the Pretrained weights guide: every port against its reference on the
+# same weights (tests/test_equivalence.py, tests/test_keras_parity.py, slow ones included),
+# written to docs/snippets/parity.md. Check it in: tests/test_parity_table.py reads it.
+parity: $(VENV)/.installed-backends
+	CNNZOO_PARITY_TABLE=$(CURDIR)/docs/snippets/parity.md $(PY) -m pytest -n 2 \
+		--dist worksteal -q tests/test_equivalence.py tests/test_keras_parity.py
 
 # The documentation site, into site/ (tests/test_docs.py builds it too).
 docs: $(VENV)/.installed-docs

@@ -1,8 +1,10 @@
 """Shared fixtures: a quiet TensorFlow, fixed seeds, small-input arguments per model and a
 folder of real digit images."""
 
+import dataclasses
 import gc
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -10,9 +12,11 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+import h5py
 import keras
 import numpy as np
 import pytest
+from keras.src.legacy.saving.legacy_h5_format import save_weights_to_hdf5_group
 
 from cnnzoo import list_models, model_info
 from cnnzoo.data import load_sample
@@ -172,3 +176,168 @@ def import_torchvision():
     except ImportError:
         pytest.skip("torchvision is not installed")
     return torch, torchvision.models
+
+
+# ----- keras.applications references (tests/test_porting.py, tests/test_keras_parity.py) -----
+
+
+def randomize_keras_weights(model, seed: int = 1):
+    """Random biases and batch-norm parameters and statistics (keras starts them at 0 and
+    1, where a weight that is not carried over, or carried to the wrong place, goes
+    unnoticed); kernels keep keras' random initialization."""
+    rng = np.random.default_rng(seed)
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.BatchNormalization):
+            layer.set_weights([
+                rng.uniform(0.5, 1.5, w.shape) if "gamma" in w.path or "variance" in w.path
+                else rng.normal(0, 0.1, w.shape)
+                for w in layer.weights
+            ])  # fmt: skip
+        elif getattr(layer, "bias", None) is not None:
+            layer.bias.assign(rng.normal(0, 0.1, layer.bias.shape))
+    return model
+
+
+def save_weights_file(model, path):
+    """In keras' legacy layout for ``.h5`` (that of its ImageNet files), Keras 3's for
+    ``.weights.h5``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.name.endswith(".weights.h5"):
+        model.save_weights(path)
+    else:
+        with h5py.File(path, "w") as file:
+            save_weights_to_hdf5_group(file, model)
+    return path
+
+
+def random_keras_application(application, path, shape, include_top=True, **kwargs):
+    """A keras.applications model with random weights (:func:`randomize_keras_weights`),
+    logits for a top, saved at ``path``."""
+    model = application(
+        weights=None, include_top=include_top, input_shape=shape, classifier_activation=None,
+        **kwargs,
+    )  # fmt: skip
+    save_weights_file(randomize_keras_weights(model), path)
+    return model
+
+
+def eager_outputs(model, x):
+    """``model(x)`` in inference mode as numpy: eager, no graph to trace."""
+    return keras.ops.convert_to_numpy(model(x, training=False))
+
+
+# ----- the parity table (issue 20) ----------------------------------------------------------
+# The equivalence tests record each comparison with their source through the `parity`
+# fixture. With CNNZOO_PARITY_TABLE=PATH (`make parity`), the session writes them to PATH
+# as the Markdown table that the "Pretrained weights" guide shows; tests/test_parity_table.py
+# checks that the checked-in table has a row for every pair and size the tests compare.
+
+PARITY_TABLE_ENV = "CNNZOO_PARITY_TABLE"
+PARITY_TOLERANCE = 1e-4  # on the scale of the reference's outputs
+PARITY_HEADER = "| cnnzoo model | reference | input | max abs difference | relative difference |"
+_PARITY_RULE = "|---|---|--:|--:|--:|"
+# Over 30M parameters: 5 to 20 s each on 2 cores (slow); the others take 1 to 5 s.
+LARGE_MODEL_PARAMS = 30_000_000
+
+
+def built_as(name: str, builder_args=()) -> str:
+    """How cnnzoo builds the model of a pair: ``resnet50(variant='v1')``."""
+    arguments = ", ".join(f"{key}={value!r}" for key, value in builder_args)
+    return f"{name}({arguments})" if arguments else name
+
+
+@dataclasses.dataclass(frozen=True)
+class ParityRow:
+    """One comparison of a cnnzoo model with its reference, on the same weights and images."""
+
+    model: str  # how cnnzoo builds it (built_as)
+    source: str  # the reference, e.g. "keras.applications.ResNet50"
+    size: int  # square input, pixels
+    max_abs: float
+    relative: float  # max_abs / max(1, max |reference|) (cnnzoo.transfer.compare_logits)
+
+    @property
+    def key(self) -> tuple:
+        return (self.model, self.source, self.size)
+
+    def markdown(self) -> str:
+        numbers = [f"{value:.1e}" if value else "0" for value in (self.max_abs, self.relative)]
+        cells = (f"`{self.model}`", f"`{self.source}`", self.size, *numbers)
+        return "| " + " | ".join(map(str, cells)) + " |"
+
+
+def _natural(text: str) -> list:
+    """resnet18 before resnet101: numbers compare as numbers."""
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", text)]
+
+
+def parity_table(rows, versions: str) -> str:
+    """The rows as a Markdown table in the order of their references, with the caption
+    that says what was compared and how."""
+    rows = sorted(rows, key=lambda row: (_natural(row.source), row.size))
+    caption = (
+        f"Each cnnzoo model against its reference on the same random weights (every batch-norm "
+        f"statistic random too) and two random images of each size. *Relative difference*: "
+        f"max \\|cnnzoo - reference\\| / max(1, max \\|reference\\|), the largest difference on "
+        f"the scale of the reference's outputs; the tests fail above {PARITY_TOLERANCE:g}. "
+        f"Written by `make parity` ({versions}); "
+        f"do not edit."
+    )
+    return "\n".join([PARITY_HEADER, _PARITY_RULE, *(row.markdown() for row in rows), "",
+                      caption, ""])  # fmt: skip
+
+
+def read_parity_table(path) -> list[ParityRow]:
+    """The rows of a table written by :func:`parity_table`."""
+    rows = []
+    for line in path.read_text().splitlines():
+        if not line.startswith("| `"):
+            continue
+        model, source, size, max_abs, relative = (
+            cell.strip().strip("`") for cell in line.strip().strip("|").split("|")
+        )
+        rows.append(ParityRow(model, source, int(size), float(max_abs), float(relative)))
+    return rows
+
+
+@pytest.fixture
+def parity(record_property):
+    """``parity(model, source, size, difference)`` records a comparison of logits (a
+    :class:`cnnzoo.transfer.LogitDifference`) for the table, as a property of the test's
+    report: pytest-xdist carries it from the workers."""
+
+    def record(model: str, source: str, size: int, difference):
+        row = ParityRow(model, source, size, *map(float, difference))
+        record_property("parity", dataclasses.astuple(row))
+
+    return record
+
+
+_PARITY_ROWS: list[ParityRow] = []
+
+
+def pytest_runtest_logreport(report):
+    if report.when == "call":
+        _PARITY_ROWS.extend(
+            ParityRow(*value) for name, value in report.user_properties if name == "parity"
+        )
+
+
+def _versions() -> str:
+    import importlib.metadata
+
+    names = ["keras", keras.backend.backend(), "torch", "torchvision"]
+    found = []
+    for name in dict.fromkeys(names):
+        try:
+            found.append(f"{name} {importlib.metadata.version(name)}")
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    return ", ".join(found)
+
+
+def pytest_sessionfinish(session):
+    path = os.environ.get(PARITY_TABLE_ENV)
+    if path and _PARITY_ROWS and not hasattr(session.config, "workerinput"):  # the controller
+        with open(path, "w") as file:
+            file.write(parity_table(_PARITY_ROWS, _versions()))

@@ -360,6 +360,16 @@ def test_the_hook_reads_factory_docstrings_and_refuses_unknown_markers():
         hook.on_page_markdown("<!-- cnnzoo:models lenett -->\n", page, None, None)
 
 
+def test_the_pretrained_guide_shows_the_parity_table():
+    hook = _load_hook("generated")
+    assert "<!-- cnnzoo:parity -->" in (DOCS / "guides" / "pretrained.md").read_text()
+    table = hook.PARITY_TABLE.read_text()
+    shown = hook.parity([], "guides/pretrained.md")
+    assert shown.count("\n| `") == table.count("\n| `") > 0
+    with pytest.raises(hook.MarkerError, match="takes no arguments"):
+        hook.parity(["resnet50"], "guides/pretrained.md")
+
+
 def test_the_api_marker_puts_the_functions_first():
     from types import SimpleNamespace
 

@@ -11,7 +11,7 @@ the ceil-mode max pooling against PyTorch's.
 import keras
 import numpy as np
 import pytest
-from conftest import import_torchvision, random_images
+from conftest import LARGE_MODEL_PARAMS, built_as, import_torchvision, random_images
 
 from cnnzoo import create_model, model_info
 from cnnzoo.layers import pool
@@ -34,13 +34,24 @@ TORCHVISION_ARGS = {
     "inception_v3": dict(aux_logits=False, transform_input=False, init_weights=False),
 }
 PAIRS = sorted(torch_layouts())
-# Over 30M parameters (5 to 20 s each on 2 cores; the others take 1 to 3 s).
-LARGE = 30_000_000
 
 
 def _sizes(name: str) -> tuple[int, int]:
     info = model_info(name)
     return info.default_input_shape[0], ODD_SIZES[info.family]
+
+
+def _source(name: str) -> str:
+    return f"torchvision.models.{torch_layouts()[name].torchvision_model}"
+
+
+def parity_keys() -> list[tuple[str, str, int]]:
+    """The rows of the parity table that the test below writes (model, source, size)."""
+    return [
+        (built_as(name, torch_layouts()[name].builder_args), _source(name), size)
+        for name in PAIRS
+        for size in _sizes(name)
+    ]
 
 
 def _randomize(torch, module, seed: int = 0):
@@ -79,12 +90,12 @@ def test_every_reference_pair_declares_its_layout():
     "name",
     [
         pytest.param(name, marks=pytest.mark.slow)
-        if model_info(name).reference_params > LARGE
+        if model_info(name).reference_params > LARGE_MODEL_PARAMS
         else name
         for name in PAIRS
     ],
 )
-def test_ported_weights_compute_what_torchvision_computes(name, record_property):
+def test_ported_weights_compute_what_torchvision_computes(name, parity):
     torch, models = import_torchvision()
     layout = torch_layouts()[name]
     architecture = layout.torchvision_model
@@ -104,7 +115,7 @@ def test_ported_weights_compute_what_torchvision_computes(name, record_property)
         report = port_state_dict(model, state_dict)
         assert not report.skipped and not report.adapted
         difference = compare_logits(expected, keras.ops.convert_to_numpy(model(images)))
-        record_property(f"parity_{size}", tuple(difference))
+        parity(built_as(name, layout.builder_args), _source(name), size, difference)
         assert difference.relative <= TOLERANCE, (name, size, difference)
 
 

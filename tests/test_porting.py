@@ -3,15 +3,19 @@
 No download: keras.applications models are built with ``weights=None`` and random weights
 (batch-norm statistics included), saved in keras' legacy ``.h5`` layout (that of its
 ImageNet files) or as Keras 3 ``.weights.h5``, and loaded into the cnnzoo model, whose
-outputs must then match keras'.
+outputs must then match keras'. Every architecture's logits against keras', at two input
+sizes, are tests/test_keras_parity.py's.
 """
 
-import h5py
 import keras
 import numpy as np
 import pytest
-from conftest import random_images
-from keras.src.legacy.saving.legacy_h5_format import save_weights_to_hdf5_group
+from conftest import (
+    eager_outputs,
+    random_images,
+    random_keras_application,
+    save_weights_file,
+)
 
 import cnnzoo
 from cnnzoo import inception_v3, resnet, resnet18, resnet50, resnet50v2, vgg16
@@ -22,54 +26,16 @@ from cnnzoo.transfer.weights import WeightsMismatchError, load_weights
 TOLERANCE = 1e-4
 
 
-def _randomize_batch_norm(model):
-    """keras starts moving statistics at 0 and 1: random ones test their mapping."""
-    rng = np.random.default_rng(1)
-    for layer in model.layers:
-        if isinstance(layer, keras.layers.BatchNormalization):
-            weights = [
-                rng.uniform(0.5, 1.5, w.shape) if "gamma" in w.path or "variance" in w.path
-                else rng.normal(0, 0.1, w.shape)
-                for w in layer.weights
-            ]  # fmt: skip
-            layer.set_weights(weights)
-
-
-def _save(model, path):
-    """In keras' legacy layout for ``.h5`` (as its ImageNet files), Keras 3's otherwise."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if path.name.endswith(".weights.h5"):
-        model.save_weights(path)
-    else:
-        with h5py.File(path, "w") as file:
-            save_weights_to_hdf5_group(file, model)
-    return path
-
-
-def _keras_model(application, path, shape, include_top=True, **kwargs):
-    """A random keras.applications model, saved at ``path``."""
-    model = application(
-        weights=None, include_top=include_top, input_shape=shape, classifier_activation=None,
-        **kwargs,
-    )  # fmt: skip
-    _randomize_batch_norm(model)
-    _save(model, path)
-    return model
-
-
 def _keras_file(application, path, shape, include_top=True, **kwargs):
     """Saves a random keras.applications model; returns its outputs on ``random_images``."""
-    return _outputs(
-        _keras_model(application, path, shape, include_top, **kwargs), random_images(shape, low=-1)
+    return eager_outputs(
+        random_keras_application(application, path, shape, include_top, **kwargs),
+        random_images(shape, low=-1),
     )
 
 
-def _outputs(model, x):
-    return keras.ops.convert_to_numpy(model(x, training=False))  # eager: no graph to trace
-
-
 def _max_difference(model, expected, shape):
-    return float(np.abs(_outputs(model, random_images(shape, low=-1)) - expected).max())
+    return float(np.abs(eager_outputs(model, random_images(shape, low=-1)) - expected).max())
 
 
 def _cache(tmp_path, monkeypatch):
@@ -88,23 +54,8 @@ def vgg16_notop(tmp_path_factory):
 def resnet50_top(tmp_path_factory):
     """keras' ResNet50 with the top, at 64x64, as a Keras 3 ``.weights.h5``."""
     path = tmp_path_factory.mktemp("resnet") / "resnet50.weights.h5"
-    model = _keras_model(keras.applications.ResNet50, path, (64, 64, 3))
-    return path, _outputs(model, random_images((64, 64, 3), low=-1)), model
-
-
-@pytest.mark.slow
-def test_vgg16_with_the_top_from_keras_file_format(tmp_path):
-    shape = (224, 224, 3)  # the classifier's flatten fixes the size
-    path = tmp_path / "vgg16_weights_tf_dim_ordering_tf_kernels.h5"
-    expected = _keras_file(keras.applications.VGG16, path, shape)
-    model = vgg16(classifier_activation=None)
-    report = load_imagenet_weights(model, path)
-    assert _max_difference(model, expected, shape) < TOLERANCE
-    assert len(report.loaded) == 16 and not report.skipped and not report.adapted
-    assert report.loaded[-3:] == ("head_fc1", "head_fc2", "predictions")
-    assert (report.preprocessing, report.preprocess_input) == (
-        "caffe", "keras.applications.vgg16.preprocess_input"
-    )  # fmt: skip
+    model = random_keras_application(keras.applications.ResNet50, path, (64, 64, 3))
+    return path, eager_outputs(model, random_images((64, 64, 3), low=-1)), model
 
 
 def test_vgg16_without_the_top_from_the_keras_cache(tmp_path, monkeypatch, vgg16_notop):
@@ -133,7 +84,8 @@ def test_resnet50_v1_matches_keras_from_both_file_formats(tmp_path, monkeypatch,
     assert len(report.loaded) == 107 and report.preprocessing == "caffe"
 
     cache = _cache(tmp_path, monkeypatch)
-    _save(keras_model, cache / "resnet50_weights_tf_dim_ordering_tf_kernels.h5")  # legacy layout
+    legacy = cache / "resnet50_weights_tf_dim_ordering_tf_kernels.h5"  # keras' legacy layout
+    save_weights_file(keras_model, legacy)
     again = resnet(
         50, variant="v1", input_shape=(64, 64, 3), classifier_activation=None, weights="imagenet"
     )
@@ -158,7 +110,7 @@ def test_resnet50_v1_backbone_with_another_head(resnet50_top):
     assert "Skipped 1 (predictions" in str(report) and "\n" not in str(report)
     features = keras.Model(model.input, model.get_layer("head_avg_pool").output)
     x = random_images((64, 64, 3), low=-1)
-    difference = np.abs(_outputs(features, x) - _outputs(keras_features, x))
+    difference = np.abs(eager_outputs(features, x) - eager_outputs(keras_features, x))
     assert difference.max() < TOLERANCE
 
 
@@ -167,15 +119,17 @@ def test_inception_v3_with_and_without_the_top(tmp_path, monkeypatch):
     shape = (75, 75, 3)
     cache = _cache(tmp_path, monkeypatch)
     path = cache / "inception_v3_weights_tf_dim_ordering_tf_kernels.h5"
-    keras_model = _keras_model(keras.applications.InceptionV3, path, shape)
+    keras_model = random_keras_application(keras.applications.InceptionV3, path, shape)
     x = random_images(shape, low=-1)
     model = inception_v3(input_shape=shape, classifier_activation=None, weights="imagenet")
-    assert _max_difference(model, _outputs(keras_model, x), shape) < TOLERANCE
+    assert _max_difference(model, eager_outputs(keras_model, x), shape) < TOLERANCE
 
     # The full file also serves a model without the top.
     features = inception_v3(input_shape=shape, include_top=False, pooling="avg")
     report = load_imagenet_weights(features)
-    expected = _outputs(keras.Model(keras_model.input, keras_model.get_layer("avg_pool").output), x)
+    expected = eager_outputs(
+        keras.Model(keras_model.input, keras_model.get_layer("avg_pool").output), x
+    )
     assert _max_difference(features, expected, shape) < TOLERANCE
     assert len(report.loaded) == 188 and report.preprocessing == "tf"
     assert report.preprocess_input == "keras.applications.inception_v3.preprocess_input"
@@ -185,11 +139,11 @@ def test_inception_v3_with_and_without_the_top(tmp_path, monkeypatch):
 def test_resnet50v2_with_and_without_the_top(tmp_path):
     shape = (64, 64, 3)
     path = tmp_path / "resnet50v2_weights_tf_dim_ordering_tf_kernels.h5"
-    keras_model = _keras_model(keras.applications.ResNet50V2, path, shape)
+    keras_model = random_keras_application(keras.applications.ResNet50V2, path, shape)
     model = resnet50v2(input_shape=shape, classifier_activation=None)
     report = load_imagenet_weights(model, path)
     assert (
-        _max_difference(model, _outputs(keras_model, random_images(shape, low=-1)), shape)
+        _max_difference(model, eager_outputs(keras_model, random_images(shape, low=-1)), shape)
         < TOLERANCE
     )
     assert report.preprocessing == "tf" and not report.skipped
@@ -197,7 +151,8 @@ def test_resnet50v2_with_and_without_the_top(tmp_path):
     load_imagenet_weights(features, path)
     post = keras.Model(keras_model.input, keras_model.get_layer("post_relu").output)
     assert (
-        _max_difference(features, _outputs(post, random_images(shape, low=-1)), shape) < TOLERANCE
+        _max_difference(features, eager_outputs(post, random_images(shape, low=-1)), shape)
+        < TOLERANCE
     )
 
 
@@ -269,8 +224,8 @@ def test_gray_and_four_channel_models_from_rgb_weights(vgg16_notop):
         ("stage1_block1_conv", "kernel summed over 3 input channels to 1"),
     )  # fmt: skip
     image = random_images((32, 32, 1), low=-1)
-    expected = _outputs(rgb, np.repeat(image, 3, axis=-1))
-    assert np.abs(_outputs(gray, image) - expected).max() < TOLERANCE
+    expected = eager_outputs(rgb, np.repeat(image, 3, axis=-1))
+    assert np.abs(eager_outputs(gray, image) - expected).max() < TOLERANCE
 
     four = vgg16(input_shape=(32, 32, 4), include_top=False)
     assert "rescaled" in str(load_imagenet_weights(four, path))
@@ -280,7 +235,7 @@ def test_gray_and_four_channel_models_from_rgb_weights(vgg16_notop):
         kernel[:, :, [0, 1, 2, 0]] * 0.75,
         rtol=1e-6,
     )
-    assert np.isfinite(_outputs(four, random_images((32, 32, 4), low=-1))).all()
+    assert np.isfinite(eager_outputs(four, random_images((32, 32, 4), low=-1))).all()
 
 
 def test_load_weights_from_a_saved_model_with_another_head(tmp_path):
@@ -295,7 +250,7 @@ def test_load_weights_from_a_saved_model_with_another_head(tmp_path):
     probe = keras.Model(model.input, model.get_layer("stage4_out").output)
     source = keras.Model(pretrained.input, pretrained.get_layer("stage4_out").output)
     x = random_images((32, 32, 3), low=-1)
-    np.testing.assert_allclose(_outputs(probe, x), _outputs(source, x), atol=1e-5)
+    np.testing.assert_allclose(eager_outputs(probe, x), eager_outputs(source, x), atol=1e-5)
     assert not np.allclose(
         model.get_layer("predictions").kernel.numpy()[:, :5],
         pretrained.get_layer("predictions").kernel.numpy()[:, :5],
@@ -311,14 +266,14 @@ def test_load_weights_same_model_weights_file_and_gray_copy(tmp_path):
         input_shape=(32, 32, 3), num_classes=4, weights=tmp_path / "pretrained.weights.h5"
     )
     x = random_images((32, 32, 3), low=-1)
-    np.testing.assert_allclose(_outputs(model, x), _outputs(pretrained, x), atol=1e-6)
+    np.testing.assert_allclose(eager_outputs(model, x), eager_outputs(pretrained, x), atol=1e-6)
 
     gray = resnet18(input_shape=(32, 32, 1), num_classes=4)
     assert load_weights(gray, pretrained).adapted[0][0] == "stem_conv"
     image = random_images((32, 32, 1), low=-1)
     np.testing.assert_allclose(
-        _outputs(gray, image),
-        _outputs(pretrained, np.repeat(image, 3, axis=-1)),
+        eager_outputs(gray, image),
+        eager_outputs(pretrained, np.repeat(image, 3, axis=-1)),
         atol=1e-5,
     )
 

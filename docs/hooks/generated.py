@@ -19,6 +19,10 @@ A page asks for generated content with a marker, an HTML comment on a line of it
   and a picture of it.
 - ``<!-- cnnzoo:pretrained -->``: every catalogued set of pretrained weights, with its
   top-1, preprocessing, licence and source (:func:`cnnzoo.list_pretrained`).
+- ``<!-- cnnzoo:parity -->``: every port against its reference (torchvision,
+  keras.applications) on the same weights, the table that ``make parity`` writes from the
+  equivalence tests into ``docs/snippets/parity.md`` (checked in: the tests take minutes
+  and PyTorch; ``tests/test_parity_table.py`` checks that it has every pair).
 - ``<!-- cnnzoo:recipes -->``: every script in ``recipes/``, with the title, description
   and command line of its header.
 - ``<!-- cnnzoo:api MODULE [FUNCTION ...] -->``: the API reference of a module, public
@@ -576,6 +580,18 @@ def pretrained(args: list[str], page_uri: str) -> str:
     return "\n".join(lines)
 
 
+PARITY_TABLE = Path(__file__).resolve().parents[1] / "snippets" / "parity.md"
+
+
+def parity(args: list[str], page_uri: str) -> str:
+    """The parity table that ``make parity`` writes (``docs/snippets/parity.md``)."""
+    if args:
+        raise MarkerError(f"takes no arguments; received {args}")
+    if not PARITY_TABLE.is_file():
+        raise MarkerError(f"{PARITY_TABLE} is missing: `make parity` writes it")
+    return PARITY_TABLE.read_text().strip()
+
+
 # ----- MkDocs events ------------------------------------------------------------------------
 
 GENERATORS = {
@@ -589,6 +605,7 @@ GENERATORS = {
     "augmentation-presets": augmentation_presets,
     "recipes": recipes,
     "pretrained": pretrained,
+    "parity": parity,
     "api": api,
 }
 
