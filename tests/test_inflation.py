@@ -14,7 +14,7 @@ of a finite image, that the other network does not see.
 import keras
 import numpy as np
 import pytest
-from conftest import random_images
+from conftest import random_images, randomize_keras_weights
 from safetensors.numpy import save_file
 
 from cnnzoo import resnet18, vgg11
@@ -40,24 +40,12 @@ LONG = 512
 INSIDE = slice(7, 9)
 
 
-def _randomize_batch_norm(model, seed=1):
-    """keras starts moving statistics at 0 and 1: random ones make every layer count."""
-    rng = np.random.default_rng(seed)
-    for layer in model.layers:
-        if isinstance(layer, keras.layers.BatchNormalization):
-            gamma, beta, mean, variance = (w.shape for w in layer.weights)
-            layer.set_weights([
-                rng.uniform(0.5, 1.5, gamma), rng.normal(0, 0.1, beta),
-                rng.normal(0, 0.1, mean), rng.uniform(0.5, 2.0, variance),
-            ])  # fmt: skip
-
-
 @pytest.fixture(scope="module")
 def narrow_2d():
     """A 2-D resnet18 on 32x32 images whose features are average-pooled."""
     keras.utils.set_random_seed(0)
     model = resnet18(input_shape=(32, 32, 3), pooling="avg", **NARROW)
-    _randomize_batch_norm(model)
+    randomize_keras_weights(model)
     return model
 
 

@@ -13,6 +13,7 @@ import keras
 import numpy as np
 import pytest
 import safetensors.numpy
+from conftest import randomize_keras_weights
 
 import cnnzoo
 from cnnzoo.pretrained import (
@@ -227,15 +228,6 @@ def test_model_info_and_cnnzoo_info_name_the_weights(capsys):
     assert "Pretrained weights: vgg16_bn.tv_in1k (weights='imagenet' is" in capsys.readouterr().out
 
 
-def _randomize_batch_norm(model, seed=1):
-    """Keras starts moving statistics at 0 and 1: random ones test that they are carried."""
-    rng = np.random.default_rng(seed)
-    for layer in model.layers:
-        if isinstance(layer, keras.layers.BatchNormalization):
-            layer.set_weights([rng.uniform(0.5, 1.5, w.shape) for w in layer.weights])
-    return model
-
-
 def _relative_difference(actual, expected) -> float:
     """The largest difference on the scale of the expected values."""
     actual, expected = np.asarray(actual), np.asarray(expected)
@@ -264,7 +256,7 @@ def served(server, tmp_path, monkeypatch):
 def test_a_tag_downloads_timms_safetensors_and_the_model_computes_the_source(served):
     serve, httpd = served
     logits = {"classifier_activation": None}
-    source = _randomize_batch_norm(cnnzoo.resnet18(input_shape=(64, 64, 3), **logits))
+    source = randomize_keras_weights(cnnzoo.resnet18(input_shape=(64, 64, 3), **logits))
     entry = serve("resnet18.a1_in1k", safetensors.numpy.save(export_state_dict(source)))
     model = cnnzoo.resnet18(input_shape=(64, 64, 3), weights="resnet18.a1_in1k", **logits)
     x = np.random.default_rng(0).uniform(-2, 2, (2, 64, 64, 3)).astype("float32")
@@ -343,7 +335,7 @@ def test_finetune_from_a_tag_records_its_preprocessing_and_predict_applies_it(
     from cnnzoo.training import finetune
 
     serve, _ = served
-    source = _randomize_batch_norm(cnnzoo.resnet18(input_shape=(32, 32, 3)))
+    source = randomize_keras_weights(cnnzoo.resnet18(input_shape=(32, 32, 3)))
     serve("resnet18.a1_in1k", safetensors.numpy.save(export_state_dict(source)))
     out = tmp_path / "run"
     finetune("resnet18", digits_folder, weights="resnet18.a1_in1k", out=out, verbose=0,
@@ -381,7 +373,7 @@ def test_cnnzoo_predict_on_a_tag_names_imagenet_classes(served, tmp_path, capsys
     from cnnzoo.pretrained.images import prepare_image
 
     serve, _ = served
-    source = _randomize_batch_norm(cnnzoo.resnet18())
+    source = randomize_keras_weights(cnnzoo.resnet18())
     entry = serve("resnet18.a1_in1k", safetensors.numpy.save(export_state_dict(source)))
     image = tmp_path / "wide.jpg"
     pixels = np.random.default_rng(0).integers(0, 256, (180, 320, 3), dtype="uint8")
