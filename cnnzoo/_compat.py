@@ -69,6 +69,10 @@ PRIVATE_ATTRIBUTES = (
     ("keras_tuner.Tuner", "_populate_initial_space"),
     # Trainer.fit starts from it: keras.callbacks.BackupAndRestore sets it the same way.
     ("keras.Model", "_initial_epoch"),
+    # cnnzoo.explain re-runs a functional graph layer by layer (nested models inlined, a
+    # probe added at one layer): Keras has no public walk of a graph on new tensors.
+    ("keras.src.models.functional.Functional", "_run_through_graph"),
+    ("keras.Sequential", "_functional"),
 )
 
 
@@ -106,3 +110,21 @@ def set_initial_epoch(model, epoch: int | None) -> None:
     """The epoch ``model.fit`` starts from, whatever ``initial_epoch`` it is given
     (``None``: the one it is given)."""
     model._initial_epoch = epoch
+
+
+def run_through_graph(model, inputs, operation_fn):
+    """Runs a functional ``model``'s graph on ``inputs`` (symbolic or real), calling
+    ``operation_fn(layer)(*args, **kwargs)`` at each node: Keras' own walk, which
+    ``Functional.call`` makes with ``operation_fn`` returning the layer itself."""
+    return model._run_through_graph(inputs, operation_fn=operation_fn)
+
+
+def functional_graph(layer):
+    """The functional graph of a nested model (a ``Sequential`` keeps one once built), or
+    ``None`` for a layer that is not a model with a graph."""
+    import keras
+    from keras.src.models.functional import Functional
+
+    if isinstance(layer, keras.Sequential):
+        return getattr(layer, "_functional", None)
+    return layer if isinstance(layer, Functional) else None

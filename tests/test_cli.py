@@ -34,7 +34,9 @@ def test_the_console_script_is_installed():
 
 
 def test_help_of_every_subcommand_has_examples(capsys):
-    for command in ("list", "info", "train", "tune", "evaluate", "predict", "export"):
+    from cnnzoo.cli.commands import COMMANDS
+
+    for command in COMMANDS:
         with pytest.raises(SystemExit) as done:  # in-process: the same parser, no start-up
             main([command, "--help"])
         out = capsys.readouterr().out

@@ -58,6 +58,11 @@ EXAMPLES = {
     "export": (
         "cnnzoo export runs/r20 --format saved_model\n  cnnzoo export runs/r20 --format tflite"
     ),
+    "explain": (
+        "cnnzoo explain runs/r20 cat.png dog.jpg              # Grad-CAM, into runs/r20/explain/\n"
+        "  cnnzoo explain runs/r20 cat.png --method occlusion --out pictures/\n"
+        "  cnnzoo explain runs/r20 cat.png --layer stage2_out --class dog"
+    ),
 }
 
 
@@ -85,7 +90,7 @@ def _parser(command: str | None) -> argparse.ArgumentParser:
         prog="cnnzoo",
         description=(
             "Classic CNNs for Keras 3: list, inspect, train, fine-tune, find a learning rate, "
-            "tune, evaluate, predict, export."
+            "tune, evaluate, predict, explain, export."
         ),
         epilog="Run 'cnnzoo COMMAND --help' for a command's options and examples.",
     )

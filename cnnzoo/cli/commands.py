@@ -269,6 +269,7 @@ def export_command(args) -> int:
 
 
 # The subcommands with modules of their own come after the shared helpers they use.
+from cnnzoo.cli.explain import explain_arguments, explain_command  # noqa: E402
 from cnnzoo.cli.finetune import finetune_arguments, finetune_command  # noqa: E402
 from cnnzoo.cli.lr_find import lr_find_arguments, lr_find_command, rate_or_auto  # noqa: E402
 from cnnzoo.cli.tune import tune_arguments, tune_command  # noqa: E402
@@ -287,6 +288,11 @@ COMMANDS = {
     "tune": (tune_arguments, tune_command, "Search hyperparameters with KerasTuner."),
     "evaluate": (_evaluate_arguments, evaluate_command, "Accuracy, per-class table, confusion."),
     "predict": (_predict_arguments, predict_command, "Top-k classes of images."),
+    "explain": (
+        explain_arguments,
+        explain_command,
+        "Where the model looks: heat maps over images (Grad-CAM, saliency, occlusion).",
+    ),
     "export": (_export_arguments, export_command, "Export a run's model."),
     "weights": (
         weights_arguments,

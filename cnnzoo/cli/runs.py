@@ -88,7 +88,6 @@ def predict_images(run, images, *, top_k: int = 3):
     those weights classifies the images into the 1,000 ImageNet classes, each image
     resized, cropped and normalized as the weights expect (downloaded when not cached)."""
     from cnnzoo.pretrained.sources import is_tag
-    from cnnzoo.transfer import imagenet_preprocessing
 
     if top_k < 1:
         raise UsageError(f"--top-k must be at least 1; received {top_k}.")
@@ -96,20 +95,34 @@ def predict_images(run, images, *, top_k: int = 3):
         yield from _predict_pretrained(os.fspath(run), images, top_k)
         return
     run, config, model, class_names = open_run(run)
-    height, width, channels = model.input_shape[1:]
-    mode = {1: "grayscale", 3: "rgb", 4: "rgba"}[channels]
-    for image in images:  # every file checked before the first prediction
-        _check_image(image)
+    check_images(images)
     for image in images:
-        try:
-            loaded = keras.utils.load_img(image, color_mode=mode, target_size=(height, width))
-        except (OSError, ValueError) as error:  # truncated: only decoding finds it
-            raise UsageError(f"{image!r} does not decode as an image ({error}).") from None
-        array = keras.utils.img_to_array(loaded)  # 0-255, as the run's pipeline gave the model
-        inputs = imagenet_preprocessing(array[None], config.get("preprocessing"))
+        _, inputs = load_run_image(image, model, config)
         probabilities = np.asarray(model.predict_on_batch(inputs))[0]
         best = np.argsort(probabilities)[::-1][:top_k]
         yield image, [(class_names[i], float(probabilities[i])) for i in best]
+
+
+def check_images(images) -> None:
+    """Every file is an image (one line naming the first that is not), before any work."""
+    for image in images:
+        _check_image(image)
+
+
+def load_run_image(image, model: keras.Model, config: dict) -> tuple[np.ndarray, np.ndarray]:
+    """``(picture, inputs)`` of an image file for a run's model: the picture at the model's
+    size and channels, 0-255 as the run's pipeline gave the model, and the batch of one
+    that the model takes (with the run's recorded preprocessing, for fine-tuning runs)."""
+    from cnnzoo.transfer import imagenet_preprocessing
+
+    height, width, channels = model.input_shape[1:]
+    mode = {1: "grayscale", 3: "rgb", 4: "rgba"}[channels]
+    try:
+        loaded = keras.utils.load_img(image, color_mode=mode, target_size=(height, width))
+    except (OSError, ValueError) as error:  # truncated: only decoding finds it
+        raise UsageError(f"{image!r} does not decode as an image ({error}).") from None
+    array = keras.utils.img_to_array(loaded)
+    return array, imagenet_preprocessing(array[None], config.get("preprocessing"))
 
 
 def _predict_pretrained(tag: str, images, top_k: int):
@@ -118,8 +131,7 @@ def _predict_pretrained(tag: str, images, top_k: int):
     from cnnzoo.registry import create_model
 
     entry = pretrained_weights(tag)
-    for image in images:  # every file checked before the download and the first prediction
-        _check_image(image)
+    check_images(images)  # before the download and the first prediction
     size = entry.preprocessing.input_size
     model = create_model(entry.model, input_shape=(size, size, 3), weights=tag)
     names = imagenet_class_names()

@@ -7,6 +7,7 @@
 - :func:`feature_maps`: the hierarchy of features, one row per layer, for one image.
 - :func:`confusion_matrix`: which classes are mistaken for which
   (:func:`confusion_counts` gives the numbers).
+- :func:`heatmap_overlay`: a heat map of :mod:`cnnzoo.explain` over its image.
 - :func:`filter_responses`: hand-made edge filters (Prewitt, Sobel, ...) on an image,
   beside a trained first layer.
 
@@ -19,6 +20,7 @@ from cnnzoo.viz.augmentation import augmentation_grid
 from cnnzoo.viz.confusion import confusion_counts, confusion_matrix
 from cnnzoo.viz.curves import best_epoch, learning_curves, read_history
 from cnnzoo.viz.features import feature_maps
+from cnnzoo.viz.heatmap import heatmap_overlay
 from cnnzoo.viz.kernels import filter_responses, first_convolution, first_layer_filters
 
 __all__ = [
@@ -30,6 +32,7 @@ __all__ = [
     "filter_responses",
     "first_convolution",
     "first_layer_filters",
+    "heatmap_overlay",
     "learning_curves",
     "read_history",
 ]
