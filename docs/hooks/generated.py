@@ -426,7 +426,9 @@ FINE_TUNING_LENET = {
 def training_run_pictures(folder: Path) -> dict[str, Path]:
     """A 3-epoch ``train`` of LeNet-5 on the bundled sample: the run's own ``curves.png``,
     the ``confusion.png`` that ``cnnzoo evaluate`` draws from it, and the trained
-    network's feature maps for a test digit."""
+    network's feature maps and ``cnnzoo explain`` heat maps for a test digit."""
+    import keras
+
     from cnnzoo.cli import main
     from cnnzoo.data import load_sample
     from cnnzoo.training import train
@@ -451,10 +453,22 @@ def training_run_pictures(folder: Path) -> dict[str, Path]:
     digit = load_sample("mnist").test.images[0] * 255  # the model takes pixels in [0, 255]
     maps = folder / "feature-maps.png"
     feature_maps(result.model, digit, maps, layers=["c1_act", "c3_act"], max_maps=8)
+    # What the trained network looks at in the same digit, as `cnnzoo explain` draws it.
+    digit_file = folder / "digit.png"
+    keras.utils.save_img(digit_file, digit.astype("uint8"), scale=False)
+    explained = folder / "explain"
+    for method in ("gradcam", "occlusion"):
+        with contextlib.redirect_stdout(io.StringIO()):
+            status = main(["explain", str(run), str(digit_file), "--method", method,
+                           "--out", str(explained)])  # fmt: skip
+        if status:
+            raise MarkerError(f"cnnzoo explain {run} exited with status {status}")
     return {
         "training-curves.png": run / "curves.png",
         "confusion.png": evaluation / "confusion.png",
         "feature-maps.png": maps,
+        "explain-gradcam.png": explained / "digit-gradcam.png",
+        "explain-occlusion.png": explained / "digit-occlusion.png",
     }
 
 
