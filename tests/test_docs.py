@@ -377,8 +377,9 @@ def test_the_api_marker_puts_the_functions_first():
     page = SimpleNamespace(file=SimpleNamespace(src_uri="api/page.md"))
     text = hook.on_page_markdown("<!-- cnnzoo:api cnnzoo.training finetune -->\n", page, None, None)
     objects = re.findall(r"^::: (\S+)$", text, re.MULTILINE)
-    functions = ["finetune", "history_rows", "load_run_data", "train"]  # then __all__ order
-    assert objects[:5] == ["cnnzoo.training"] + [f"cnnzoo.training.{name}" for name in functions]
+    # finetune, then __all__'s order
+    functions = ["finetune", "find_learning_rate", "history_rows", "load_run_data", "train"]
+    assert objects[:6] == ["cnnzoo.training"] + [f"cnnzoo.training.{name}" for name in functions]
     assert objects[-1] == "cnnzoo.training.TrainingDivergedError"  # exceptions last
     assert set(objects[1:]) >= {f"cnnzoo.training.{name}" for name in ("RunData", "TrainResult")}
     assert "cnnzoo.training.SAMPLE" not in objects  # constants have no docstring to show
