@@ -191,7 +191,7 @@ def test_missing_file_names_the_file_the_folder_and_the_url(tmp_path, monkeypatc
     monkeypatch.setenv("CNNZOO_WEIGHTS_MIRROR", "http://127.0.0.1:9")  # nothing listens
     with pytest.raises(WeightsDownloadError) as error:
         cnnzoo.vgg19(input_shape=(32, 32, 3), include_top=False, weights="imagenet")
-    assert "vgg19_weights_tf_dim_ordering_tf_kernels.h5" in str(error.value)
+    assert "vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5" in str(error.value)  # no top
     assert str(cache) in str(error.value) and not cache.exists()  # nothing left behind
     with pytest.raises(MissingWeightsError, match=r"nowhere\.h5"):
         load_imagenet_weights(vgg16(input_shape=(32, 32, 3)), tmp_path / "nowhere.h5")

@@ -13,7 +13,12 @@ import keras
 import numpy as np
 import pytest
 import safetensors.numpy
-from conftest import randomize_keras_weights
+from conftest import (
+    eager_outputs,
+    random_images,
+    random_keras_application,
+    randomize_keras_weights,
+)
 
 import cnnzoo
 from cnnzoo.pretrained import (
@@ -201,6 +206,7 @@ def test_the_command_lists_describes_and_downloads_ahead_of_time(
     assert main(["weights", "info", "resnet50.keras_in1k"]) == 0
     info = capsys.readouterr().out
     assert "model: resnet50(variant='v1')" in info and "BGR" in info and "MIT" in info
+    assert "without the top (include_top=False): https://" in info and "_notop.h5" in info
     cache = tmp_path / "cache"
     # The catalogue's checksum is the real file's: the random stand-in fails it, and
     # nothing (not even the folder) is left.
@@ -244,8 +250,12 @@ def served(server, tmp_path, monkeypatch):
     entries = dict(catalog._entries())
     monkeypatch.setattr(catalog, "_entries", lambda: entries)
 
-    def serve(tag: str, data: bytes):
+    def serve(tag: str, data: bytes, without_top: bytes | None = None):
         entry = dataclasses.replace(entries[tag], checksum=hashlib.sha256(data).hexdigest())
+        if without_top is not None:  # keras.applications' _notop.h5 beside it
+            checksum = hashlib.sha256(without_top).hexdigest()
+            entry = dataclasses.replace(entry, checksum_without_top=checksum)
+            httpd.files[entry.without_top().file_name] = without_top
         entries[tag] = entry
         httpd.files[entry.file_name] = data
         return entry
@@ -288,6 +298,19 @@ def test_a_tag_downloads_timms_safetensors_and_the_model_computes_the_source(ser
     assert len(report.loaded) == 40 and ("fc.weight", "ignored") in report.skipped
     backbone = keras.Model(source.input, source.get_layer("head_avg_pool").output)
     np.testing.assert_allclose(features(x), backbone(x), atol=1e-6)
+
+
+def test_a_keras_model_without_its_top_downloads_keras_notop_file(served, tmp_path):
+    serve, httpd = served
+    path = tmp_path / "notop.h5"
+    shape = (32, 32, 3)
+    keras_vgg = random_keras_application(keras.applications.VGG16, path, shape, include_top=False)
+    entry = serve("vgg16.keras_in1k", b"the file with the top", without_top=path.read_bytes())
+    model = cnnzoo.vgg16(input_shape=shape, include_top=False, weights="imagenet")
+    x = random_images(shape, low=-1)
+    assert _relative_difference(eager_outputs(model, x), eager_outputs(keras_vgg, x)) < 1e-6
+    assert httpd.requests == [f"/good/{entry.without_top().file_name}"]
+    assert entry.without_top().file_name == "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5"
 
 
 def test_a_pytorch_checkpoint_without_pytorch_says_how_to_install_it(served, monkeypatch, tmp_path):

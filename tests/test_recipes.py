@@ -123,13 +123,14 @@ def test_vgg16_finetune_folder_makes_its_data_then_fine_tunes_a_saved_model(tmp_
 
 
 @pytest.mark.slow
-def test_vgg16_finetune_folder_names_the_missing_imagenet_file(tmp_path, digits_folder):
+def test_vgg16_finetune_folder_offline_names_the_imagenet_file_and_folder(tmp_path, digits_folder):
     file_name = "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5"
     if (Path("/tmp/.keras/models") / file_name).exists():  # Keras' fallback cache
         pytest.skip("the ImageNet weights are in /tmp/.keras/models")
+    offline = {"KERAS_HOME": str(tmp_path), "CNNZOO_WEIGHTS_MIRROR": "http://127.0.0.1:9"}
     result = run_recipe(
         "vgg16_finetune_folder.py", "--weights", "imagenet", "--data", str(digits_folder),
-        "--out", str(tmp_path / "run"), check=False, env={"KERAS_HOME": str(tmp_path)},
+        "--out", str(tmp_path / "run"), check=False, env=offline,
     )  # fmt: skip
     assert result.returncode == 1, result.stderr[-3000:]
     assert file_name in result.stderr and str(tmp_path / "models") in result.stderr

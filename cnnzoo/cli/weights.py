@@ -53,6 +53,11 @@ def _info(names) -> None:
             + ("" if cached_file(entry).is_file() else " (not yet)"),
             f"  licence: {entry.licence}",
         ]
+        if entry.without_top() is not entry:  # keras.applications' _notop.h5
+            notop = entry.without_top()
+            lines.insert(
+                -2, f"  without the top (include_top=False): {notop.url}, checksum {notop.checksum}"
+            )
         print("\n".join(lines))
 
 

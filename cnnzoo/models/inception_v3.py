@@ -380,6 +380,7 @@ FAMILY = Family(
                     mode="tf",
                     licence="Apache-2.0",
                     input_size=299,
+                    checksum_without_top="bcbd6486424b2319ff4ef7d526e38f63",
                 ),
                 torchvision_weights(
                     "inception_v3",

@@ -214,14 +214,14 @@ _TORCHVISION_WEIGHTS = {
 _TIMM_A1_TOP1 = {18: 71.5, 34: 76.4, 50: 80.4, 101: 81.5, 152: 82.0}
 # keras.applications: MD5 of the file with the top, and top-1 from its documentation.
 _KERAS_V1 = {
-    50: ("2cb95161c43110f7111970584f804107", 74.9),
-    101: ("f1aeb4b969a6efcfb50fad2f0c20cfc5", 76.4),
-    152: ("100835be76be38e30d865e96f2aaae62", 76.6),
+    50: ("2cb95161c43110f7111970584f804107", 74.9, "4d473c1dd8becc155b73f8504c6f6626"),
+    101: ("f1aeb4b969a6efcfb50fad2f0c20cfc5", 76.4, "88cf7a10940856eca736dc7b7e228a21"),
+    152: ("100835be76be38e30d865e96f2aaae62", 76.6, "ee4c566cf9a93f14d82f913c2dc6dd0c"),
 }
 _KERAS_V2 = {
-    50: ("3ef43a0b657b3be2300d5770ece849e0", 76.0),
-    101: ("6343647c601c52e1368623803854d971", 77.2),
-    152: ("a49b44d1979771252814e80f8ec446f9", 78.0),
+    50: ("3ef43a0b657b3be2300d5770ece849e0", 76.0, "fac2f116257151a9d068a22e544a4917"),
+    101: ("6343647c601c52e1368623803854d971", 77.2, "c0ed64b8031c3730f411d2eb4eea35b5"),
+    152: ("a49b44d1979771252814e80f8ec446f9", 78.0, "ed17cf2e0169df9d443503ef94b23b33"),
 }
 
 
@@ -232,7 +232,7 @@ def _imagenet_weights(name: str, depth: int) -> tuple[PretrainedWeights, ...]:
         weights.append(torchvision_weights(name, *version2, tag="tv2_in1k", resize_size=232))
     weights.append(timm_weights(name, "a1_in1k", _TIMM_A1_TOP1[depth]))
     if depth in _KERAS_V1:  # the v1 layout: resnet(depth, variant="v1")
-        checksum, top1 = _KERAS_V1[depth]
+        checksum, top1, checksum_without_top = _KERAS_V1[depth]
         weights.append(
             keras_applications_weights(
                 name,
@@ -242,6 +242,7 @@ def _imagenet_weights(name: str, depth: int) -> tuple[PretrainedWeights, ...]:
                 mode="caffe",
                 licence="MIT",
                 builder_args=(("variant", "v1"),),
+                checksum_without_top=checksum_without_top,
             )
         )
     return tuple(weights)
@@ -307,7 +308,12 @@ def _v2(function, depth: int, params: int) -> NamedModel:
         ),
         pretrained=(
             keras_applications_weights(
-                function.__name__, "resnet", *_KERAS_V2[depth], mode="tf", licence="Apache-2.0"
+                function.__name__,
+                "resnet",
+                *_KERAS_V2[depth][:2],
+                mode="tf",
+                licence="Apache-2.0",
+                checksum_without_top=_KERAS_V2[depth][2],
             ),
         ),
     )

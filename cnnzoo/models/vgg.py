@@ -281,8 +281,8 @@ _TORCHVISION_WEIGHTS = {
     "vgg19_bn": ("vgg19_bn-c79401a0.pth", 74.218),
 }
 _KERAS = {
-    "vgg16": ("64373286793e3c8b2b4e3219cbf3544b", 71.3),
-    "vgg19": ("cbe5617147190e668d6c5d5026f83318", 71.3),
+    "vgg16": ("64373286793e3c8b2b4e3219cbf3544b", 71.3, "6d6bbae143d832006294945121d1f1fc"),
+    "vgg19": ("cbe5617147190e668d6c5d5026f83318", 71.3, "253f8cb515780f3b799900260a226db6"),
 }
 
 
@@ -290,7 +290,16 @@ def _pretrained(name: str) -> tuple[PretrainedWeights, ...]:
     """keras.applications' weights first where they exist (``weights="imagenet"`` loaded
     them before torchvision's were catalogued), then torchvision's."""
     keras_weights = (
-        [keras_applications_weights(name, name, *_KERAS[name], mode="caffe", licence="CC-BY-4.0")]
+        [
+            keras_applications_weights(
+                name,
+                name,
+                *_KERAS[name][:2],
+                mode="caffe",
+                licence="CC-BY-4.0",
+                checksum_without_top=_KERAS[name][2],
+            )
+        ]
         if name in _KERAS
         else []
     )

@@ -8,6 +8,7 @@ and :func:`keras_applications_weights`. Nothing here imports Keras.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -112,6 +113,9 @@ class PretrainedWeights:
         num_classes: The classifier's classes (1,000 for ImageNet-1k).
         builder_args: Arguments the named model needs to have this layout, where they
             differ from its defaults (``{"variant": "v1"}`` for keras' ResNet50).
+        checksum_without_top: The checksum of the source's file without the classifier,
+            where it publishes one (keras.applications' ``..._notop.h5``): a model built
+            without its top downloads that one (:meth:`without_top`).
     """
 
     model: str
@@ -126,6 +130,29 @@ class PretrainedWeights:
     source: str
     num_classes: int = 1000
     builder_args: tuple[tuple[str, object], ...] = ()
+    checksum_without_top: str | None = None
+
+    def without_top(self) -> PretrainedWeights:
+        """The entry for the source's file without the classifier (``_notop.h5``, its URL
+        and checksum), or this entry where there is none.
+
+        Example:
+            >>> entry = keras_applications_weights("vgg16", "vgg16", "6437", 71.3,
+            ...     mode="caffe", licence="CC-BY-4.0", checksum_without_top="6d6b")
+            >>> entry.without_top().file_name, entry.without_top().checksum
+            ('vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5', '6d6b')
+        """
+        if self.checksum_without_top is None:
+            return self
+        stem, suffix = self.file_name.rsplit(".", 1)
+        file_name = f"{stem}_notop.{suffix}"
+        return dataclasses.replace(
+            self,
+            url=self.url.rsplit("/", 1)[0] + "/" + file_name,
+            file_name=file_name,
+            checksum=self.checksum_without_top,
+            checksum_without_top=None,
+        )
 
     def __post_init__(self):
         if self.format not in FORMATS:
@@ -233,9 +260,11 @@ def keras_applications_weights(
     licence: str,
     input_size: int = 224,
     builder_args: tuple[tuple[str, object], ...] = (),
+    checksum_without_top: str | None = None,
 ) -> PretrainedWeights:
     """keras.applications' ImageNet weights with the classifier, as
-    ``keras.utils.get_file`` names and checks them (MD5).
+    ``keras.utils.get_file`` names and checks them (MD5); ``checksum_without_top`` is its
+    ``_notop.h5`` file's.
 
     Example:
         >>> keras_applications_weights(
@@ -260,4 +289,5 @@ def keras_applications_weights(
         licence=licence,
         source="keras.applications (top-1 from its documentation's table)",
         builder_args=builder_args,
+        checksum_without_top=checksum_without_top,
     )

@@ -280,8 +280,10 @@ def load_pretrained(model: keras.Model, weights) -> WeightsReport:
     else:
         try:  # keras.applications' own file in its cache (without the top where it fits)
             report = load_imagenet_weights(model, architecture=target.model)
-        except MissingWeightsError:
-            report = load_imagenet_weights(model, fetch(target), architecture=target.model)
+        except MissingWeightsError:  # downloaded: without the top when nothing takes it
+            has_top = any(layer.name == "predictions" for layer in model.layers)
+            source = target if has_top else target.without_top()
+            report = load_imagenet_weights(model, fetch(source), architecture=target.model)
     return dataclasses.replace(report, source=target.name, pretrained=target)
 
 
