@@ -46,12 +46,13 @@ $(VENV)/.installed-backends: pyproject.toml $(VENV)/.installed-test
 
 # tests/test_portable.py (models, custom layers, training and fine-tuning runs) and
 # tests/test_distributed.py (two training processes on 127.0.0.1 on JAX) on JAX and
-# PyTorch; `make test` runs it on TensorFlow. Then the ports of torchvision's weights
-# against torchvision (tests/test_equivalence.py) on the default backend.
+# PyTorch; `make test` runs it on TensorFlow. Then every port against its reference on the
+# default backend: torchvision's (tests/test_equivalence.py) and keras.applications' with
+# the deeper ResNets that `make test` leaves to this run (tests/test_keras_parity.py).
 test-backends: $(VENV)/.installed-backends
 	KERAS_BACKEND=jax $(PY) -m pytest -n 2 tests/test_portable.py tests/test_distributed.py
 	KERAS_BACKEND=torch $(PY) -m pytest -n 2 tests/test_portable.py tests/test_distributed.py
-	$(PY) -m pytest -n 2 --dist worksteal tests/test_equivalence.py
+	$(PY) -m pytest -n 2 --dist worksteal tests/test_equivalence.py tests/test_keras_parity.py
 
 # The parity table of the Pretrained weights guide: every port against its reference on the
 # same weights (tests/test_equivalence.py, tests/test_keras_parity.py, slow ones included),

@@ -8,10 +8,12 @@ their scale (cnnzoo.transfer.compare_logits). Each comparison is a row of the pa
 """
 
 import gc
+import importlib.util
 
 import keras
 import pytest
 from conftest import (
+    DEEPER_TWINS,
     LARGE_MODEL_PARAMS,
     built_as,
     eager_outputs,
@@ -59,15 +61,20 @@ def test_every_keras_applications_pair_is_compared():
     assert sorted([*expected, "vgg16", "vgg19", "inception_v3"]) == PAIRS
 
 
-@pytest.mark.parametrize(
-    "name",
-    [
-        pytest.param(name, marks=pytest.mark.slow)
-        if model_info(name).reference_params > LARGE_MODEL_PARAMS
-        else name
-        for name in PAIRS
-    ],
-)
+def _marks(name: str) -> list:
+    marks = [pytest.mark.slow] if model_info(name).reference_params > LARGE_MODEL_PARAMS else []
+    if name in DEEPER_TWINS:  # the same blocks as its twin, more of them: the full run only
+        marks.append(
+            pytest.mark.skipif(
+                importlib.util.find_spec("torch") is None,
+                reason=f"{name} repeats {DEEPER_TWINS[name]}'s blocks: compared where PyTorch "
+                "is installed, with every torchvision pair (make test-backends, make parity)",
+            )
+        )
+    return marks
+
+
+@pytest.mark.parametrize("name", [pytest.param(name, marks=_marks(name)) for name in PAIRS])
 def test_loaded_weights_compute_what_keras_applications_computes(name, tmp_path, parity):
     spec = keras_architectures()[name]
     application = getattr(keras.applications, spec.application)
