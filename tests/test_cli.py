@@ -91,6 +91,7 @@ def test_info_table_and_set_values_reach_the_factory():
     assert rows["stage1_block1_bn"][1:3] == ["batch", "norm"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("args", "message"),
     [

@@ -14,7 +14,6 @@ import keras
 import pytest
 from conftest import (
     DEEPER_TWINS,
-    LARGE_MODEL_PARAMS,
     built_as,
     eager_outputs,
     random_images,
@@ -62,7 +61,7 @@ def test_every_keras_applications_pair_is_compared():
 
 
 def _marks(name: str) -> list:
-    marks = [pytest.mark.slow] if model_info(name).reference_params > LARGE_MODEL_PARAMS else []
+    marks = [pytest.mark.slow]  # every pair builds two networks of ImageNet size
     if name in DEEPER_TWINS:  # the same blocks as its twin, more of them: the full run only
         marks.append(
             pytest.mark.skipif(

@@ -114,6 +114,7 @@ def test_bad_settings_are_refused_naming_the_argument(settings, message):
         find_learning_rate("lenet5", **settings)
 
 
+@pytest.mark.slow
 def test_train_auto_sweeps_records_the_rate_and_trains_with_it(tmp_path):
     result = train("lenet5", epochs=1, learning_rate="auto", out=tmp_path / "run", verbose=0)
     config = json.loads((tmp_path / "run" / "config.json").read_text())
@@ -138,6 +139,7 @@ class StopBeforeEpoch(keras.callbacks.Callback):
             raise KeyboardInterrupt
 
 
+@pytest.mark.slow
 def test_a_resumed_auto_run_takes_the_recorded_rate_without_sweeping(tmp_path, monkeypatch):
     settings = {"epochs": 2, "learning_rate": "auto", "out": tmp_path / "run", "verbose": 0}
     with pytest.raises(KeyboardInterrupt):
@@ -154,6 +156,7 @@ def test_a_resumed_auto_run_takes_the_recorded_rate_without_sweeping(tmp_path, m
     assert float(result.model.optimizer.learning_rate) == pytest.approx(recorded["learning_rate"])
 
 
+@pytest.mark.slow
 def test_finetune_sweeps_for_an_auto_phase_and_records_it(tmp_path):
     phases = [{"epochs": 1, "learning_rate": "auto"}]
     result = finetune(lenet5(), phases=phases, out=tmp_path / "ft", verbose=0)

@@ -36,6 +36,7 @@ def test_the_portable_models_cover_every_family():
 LARGE = ("resnet50", "resnet50v2", "inception_v3")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "name",
     [pytest.param(name, marks=pytest.mark.slow) if name in LARGE else name

@@ -76,6 +76,7 @@ def test_vgg16_without_the_top_from_the_keras_cache(tmp_path, monkeypatch, vgg16
     assert _max_difference(from_path, expected, (32, 32, 3)) < TOLERANCE
 
 
+@pytest.mark.slow
 def test_resnet50_v1_matches_keras_from_both_file_formats(tmp_path, monkeypatch, resnet50_top):
     path, expected, keras_model = resnet50_top
     model = resnet(50, variant="v1", input_shape=(64, 64, 3), classifier_activation=None)

@@ -144,6 +144,7 @@ def test_folder_data_label_smoothing_and_plateau(tmp_path, digits_folder):
     assert result.model.output_shape == (None, 2) and result.epochs == 2
 
 
+@pytest.mark.slow
 def test_seeded_runs_repeat(tmp_path, digits_folder):
     runs = [quick(digits_folder, tmp_path / str(i), epochs=2, seed=3) for i in range(2)]
     assert runs[0].history == runs[1].history

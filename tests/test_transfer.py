@@ -135,6 +135,7 @@ def test_until_and_fraction_select_the_frozen_part():
     assert all(layer.trainable for layer in convs)  # a later call re-declares the phase
 
 
+@pytest.mark.slow
 def test_a_compiled_model_is_recompiled_with_a_fresh_optimizer():
     model = resnet18(input_shape=(32, 32, 3), num_classes=3)
     model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy")

@@ -150,6 +150,7 @@ def test_grayscale_input_leaves_out_colour_presets():
 # ----- searches --------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("tuner", ["hyperband", "bayesian", "random", "grid"])
 def test_a_small_search_runs_with_each_tuner_and_writes_its_results(digits, tmp_path, tuner):
     space, fixed = None, QUICK
@@ -186,6 +187,7 @@ def test_a_small_search_runs_with_each_tuner_and_writes_its_results(digits, tmp_
         assert sorted(row["learning_rate"] for row in rows) == [1e-3, 3e-3]
 
 
+@pytest.mark.slow
 def test_configurations_that_cannot_be_built_fail_with_their_reason(digits, tmp_path):
     result = search(
         "vgg11", *digits, tuner="grid", max_trials=4, max_epochs=1, directory=tmp_path,
@@ -201,6 +203,7 @@ def test_configurations_that_cannot_be_built_fail_with_their_reason(digits, tmp_
     assert result.best_hyperparameters["padding"] == "same"
 
 
+@pytest.mark.slow
 def test_a_changed_search_in_an_existing_project_is_refused(digits, tmp_path):
     quick_search(digits, tmp_path, max_trials=1)
     with pytest.raises(ValueError, match=r"tuner: 'random' -> 'bayesian'\n.*overwrite=True"):
@@ -216,6 +219,7 @@ def test_a_changed_search_in_an_existing_project_is_refused(digits, tmp_path):
     assert len(fresh.trials) == 1
 
 
+@pytest.mark.slow
 def test_a_search_prints_one_line_per_trial_and_the_best_as_a_table(digits, tmp_path, capsys):
     result = quick_search(digits, tmp_path, max_trials=3, verbose=1, tune=["learning_rate"])
     out = capsys.readouterr().out
@@ -232,6 +236,7 @@ def test_a_search_prints_one_line_per_trial_and_the_best_as_a_table(digits, tmp_
     assert any(line.split()[0] == "learning_rate" and line.endswith("*") for line in best[2:])
 
 
+@pytest.mark.slow
 def test_the_same_seed_tries_the_same_hyperparameters_and_one_hot_labels_are_accepted(
     digits, tmp_path
 ):
@@ -254,6 +259,7 @@ def test_the_same_seed_tries_the_same_hyperparameters_and_one_hot_labels_are_acc
         assert abs(a["score"] - b["score"]) < 0.05
 
 
+@pytest.mark.slow
 def test_fine_tune_aware_trials_tune_the_unfrozen_stages(digits, tmp_path):
     (x, y), (vx, vy) = digits
     train5, validation5 = (x[y < 5], y[y < 5]), (vx[vy < 5], vy[vy < 5])  # digits 0-4

@@ -93,6 +93,7 @@ def ids(result):
     return [row["trial_id"] for row in result.trials]
 
 
+@pytest.mark.slow
 def test_a_kill_mid_write_leaves_every_file_whole(interrupted):
     _, project, oracle_state = interrupted
     for path in project.rglob("*.json"):
@@ -100,6 +101,7 @@ def test_a_kill_mid_write_leaves_every_file_whole(interrupted):
     assert oracle_state["ongoing_trials"] == {"tuner0": "1"}
 
 
+@pytest.mark.slow
 def test_the_interrupted_search_resumes_and_keeps_the_finished_trial(interrupted, digits, tmp_path):
     tuner, project, _ = copy_project(interrupted, tmp_path)
     first = read_json(project / "trial_0" / "cnnzoo_trial.json")
@@ -179,6 +181,7 @@ DAMAGE = {
 
 
 # Every damage on a random search; on Hyperband, those that rebuild its brackets.
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("interrupted", "damage"),
     [("random", damage) for damage in DAMAGE]
@@ -212,6 +215,7 @@ def test_a_damaged_file_is_recovered_and_the_search_resumes(
         assert read_json(path) is not None, path
 
 
+@pytest.mark.slow
 def test_a_project_whose_files_are_all_unreadable_starts_afresh(interrupted, digits, tmp_path):
     tuner, project, _ = copy_project(interrupted, tmp_path)
     for path in [project / "oracle.json", *project.glob("trial_*/trial.json")]:
