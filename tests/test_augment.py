@@ -196,6 +196,7 @@ def test_resized_crop_config_round_trip_and_errors():
 # ----- presets ----------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("preset", sorted(set(PRESETS) - {"none"}))
 def test_each_preset_augments_in_training_only_inside_a_model(preset, tmp_path):
     model = lenet5(variant="modern", input_shape=(32, 32, 3), num_classes=3, augmentation=preset)

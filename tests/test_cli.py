@@ -231,6 +231,7 @@ def tensorflow_noise(stderr: str) -> list[str]:
     [("--help",), ("list",), ("info", "lenet5"), ("info", "lenet5", "--num-classes", "7")],
     ids=["help", "list", "info", "info-that-builds"],
 )
+@pytest.mark.slow
 def test_commands_write_nothing_to_stderr(args):
     result = console(*args)
     assert result.returncode == 0 and result.stdout
@@ -258,6 +259,7 @@ def test_list_info_and_help_do_not_import_tensorflow():
     assert result.returncode == 0 and result.stdout.strip() == "[]", result.stderr
 
 
+@pytest.mark.slow
 def test_the_filter_keeps_warnings_and_errors():
     # TensorFlow imported inside the filter, as the commands do, then a warning from the
     # user's code and an error record that is not a start-up line.

@@ -168,6 +168,7 @@ def test_the_environment_fills_what_is_not_given(monkeypatch):
         check_distribution("tpu")
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="TensorFlow's engine")
 def test_tensorflow_trains_on_one_machine_and_refuses_several(tmp_path, digits_folder):
     built = lenet5(num_classes=2)  # built outside the strategy: train copies it inside

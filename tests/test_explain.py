@@ -211,6 +211,7 @@ def test_three_dimensional_volumes():
 FAMILY_MODELS = sorted({model_info(name).family: name for name in reversed(list_models())}.values())
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", FAMILY_MODELS)
 def test_every_family(name):
     kwargs = small_kwargs(name, num_classes=3)

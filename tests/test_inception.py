@@ -318,6 +318,7 @@ def test_inception_module_follows_the_input_rank(rank, naive):
 # ----- training with auxiliary heads -----------------------------------------------------
 
 
+@pytest.mark.slow
 def test_auxiliary_training_applies_the_loss_weights_then_strips_the_heads():
     model = googlenet(input_shape=(65, 65, 3), num_classes=3, aux_logits=True)
     train = compile_with_auxiliary_heads(

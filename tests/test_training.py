@@ -21,6 +21,7 @@ def quick(folder, out, **kwargs):
     return train("lenet5", folder, out=out, **settings)
 
 
+@pytest.mark.slow
 def test_a_run_folder_has_everything_to_reproduce_and_inspect_it(tmp_path):
     result = train("lenet5", epochs=2, out=tmp_path / "run", model_kwargs=LENET, verbose=0)
     run = result.run_dir

@@ -181,6 +181,7 @@ def test_a_worker_id_in_use_by_a_live_process_is_refused(tmp_path):
     assert not heartbeats.alive("tuner0")
 
 
+@pytest.mark.slow
 def test_the_command_needs_both_distributed_flags(tmp_path, digits_folder):
     result = run_command(tune_command(digits_folder, tmp_path, "--tuner-id", "tuner0"), env=ENV)
     assert result.returncode == 2 and "--tuner-id and --oracle go together" in result.stderr
