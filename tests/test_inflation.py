@@ -56,12 +56,13 @@ def _relative(difference, reference) -> float:
 def test_3d_resnet18_gives_the_2d_features_of_a_repeated_image_away_from_depth_borders(
     narrow_2d,
 ):
-    """Ported from a torchvision-layout state dict. At 32x32 the last stage's map is 1x1,
-    so the 3-D network's map at each depth position is the 2-D pooled feature. The middle
-    positions' receptive field along depth (435 slices for resnet18) lies inside the 512
-    slices: exact (measured 6e-7 of the largest feature). The first one reads the zero
-    padding along depth: approximate (measured 0.49)."""
-    model = resnet18(input_shape=(LONG, 32, 32, 3), **NARROW)
+    """Ported from a torchvision-layout state dict, with a stem that strides depth as it
+    strides rows (stem_strides=2). At 32x32 the last stage's map is 1x1, so the 3-D
+    network's map at each depth position is the 2-D pooled feature. The middle positions'
+    receptive field along depth (435 slices for resnet18) lies inside the 512 slices: exact
+    (measured 6e-7 of the largest feature). The first one reads the zero padding along
+    depth: approximate (measured 0.49)."""
+    model = resnet18(input_shape=(LONG, 32, 32, 3), stem_strides=2, **NARROW)
     report = port_state_dict(model, export_state_dict(narrow_2d))
     images = random_images((32, 32, 3), low=-1)
     volume = np.repeat(images[:, None], LONG, axis=1)  # (2, 512, 32, 32, 3)
@@ -207,13 +208,14 @@ def test_inflate_kernel_refuses_what_it_cannot_inflate():
 
 
 def test_a_16_frame_clip_keeps_its_depth_in_the_stem_and_loads(tmp_path):
-    """Video ResNets (torchvision's r3d_18) do not stride time in the stem: with
-    stem_strides=(1, 2, 2) a 16-frame clip fits resnet18, and the weights= path loads."""
+    """Video ResNets (torchvision's r3d_18) do not stride time in the stem, and neither does
+    a 3-D resnet by default: a 16-frame clip fits resnet18, and the weights= path loads. A
+    stem that strides depth too is refused with the hint."""
     path = tmp_path / "resnet18.safetensors"
     save_file(export_state_dict(resnet18(input_shape=(32, 32, 3))), str(path))
     with pytest.raises(ValueError, match=r"stem_strides=\(1, 2, 2\) keeps the depth"):
-        resnet18(input_shape=(16, 64, 64, 3))
-    clip = resnet18(input_shape=(16, 64, 64, 3), stem_strides=(1, 2, 2), weights=str(path))
+        resnet18(input_shape=(16, 64, 64, 3), stem_strides=2)
+    clip = resnet18(input_shape=(16, 64, 64, 3), weights=str(path))
     assert clip.get_layer("stage4_out").output.shape[1:4] == (2, 2, 2)
     assert clip.get_layer("stem_conv").strides == (1, 2, 2)
     features = keras.Model(clip.input, clip.get_layer("head_avg_pool").output)

@@ -4,6 +4,7 @@ a good file, a corrupt one, a connection dropped mid-file, no server at all, a m
 import dataclasses
 import hashlib
 import http.server
+import io
 import json
 import re
 import sys
@@ -298,6 +299,30 @@ def test_a_tag_downloads_timms_safetensors_and_the_model_computes_the_source(ser
     assert len(report.loaded) == 40 and ("fc.weight", "ignored") in report.skipped
     backbone = keras.Model(source.input, source.get_layer("head_avg_pool").output)
     np.testing.assert_allclose(features(x), backbone(x), atol=1e-6)
+
+
+@pytest.mark.parametrize("tag", ["resnet18.tv_in1k", "resnet18.a1_in1k"])
+def test_a_tag_loads_into_a_3d_resnet18_for_16_frame_clips(served, tag):
+    """The issue's example, ``resnet18(input_shape=(16, 112, 112, 3), weights=TAG)``, with
+    torchvision's .pth (where PyTorch is installed) and timm's safetensors: the stem keeps
+    the 16 frames, and each 2-D kernel is repeated along depth and divided by its depth."""
+    serve, _ = served
+    source = randomize_keras_weights(cnnzoo.resnet18(input_shape=(32, 32, 3)))
+    state = export_state_dict(source)
+    if tag.endswith("tv_in1k"):
+        torch = pytest.importorskip("torch")
+        buffer = io.BytesIO()
+        torch.save({name: torch.from_numpy(value) for name, value in state.items()}, buffer)
+        serve(tag, buffer.getvalue())
+    else:
+        serve(tag, safetensors.numpy.save(state))
+    clip = cnnzoo.resnet18(input_shape=(16, 112, 112, 3), weights=tag)
+    assert clip.get_layer("stem_conv").strides == (1, 2, 2)
+    assert clip.get_layer("stage4_out").output.shape[1:4] == (2, 4, 4)
+    for name in ("stem_conv", "stage3_block1_1_conv", "predictions"):
+        kernel = np.asarray(clip.get_layer(name).get_weights()[0])
+        flat = kernel.sum(axis=0) if kernel.ndim == 5 else kernel
+        np.testing.assert_allclose(flat, source.get_layer(name).get_weights()[0], atol=1e-6)
 
 
 def test_a_keras_model_without_its_top_downloads_keras_notop_file(served, tmp_path):

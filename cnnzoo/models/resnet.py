@@ -143,7 +143,7 @@ def _downsampling_hint(stem, stem_strides, stage_strides):
     hint = f" stem={stem!r} with stage strides {tuple(stage_strides)} downsamples by {total}."
     if stem == "imagenet":
         hint += " For small images such as 32x32, use stem='cifar'."
-        if len(stem_strides) == 3:
+        if len(stem_strides) == 3 and stem_strides[0] > 1:
             hint += " For short clips, stem_strides=(1, 2, 2) keeps the depth in the stem."
     return hint
 
@@ -216,9 +216,10 @@ def resnet(
             zero-padded shortcut can only add channels.
         stem_width: Filters of the stem convolution.
         stem_strides: Stride of the stem's convolution and max pooling: one value or one
-            per spatial axis (default 2 with ``stem="imagenet"``, 1 with ``"cifar"``).
-            ``(1, 2, 2)`` keeps a 3-D input's depth, as video ResNets (torchvision's
-            ``r3d_18``) keep the frames: a 16-frame clip then fits.
+            per spatial axis. With ``stem="imagenet"``, 2 on images and signals and
+            ``(1, 2, 2)`` on volumes: the stem keeps the depth, as video ResNets
+            (torchvision's ``r3d_18``) keep the frames, so a 16-frame clip fits and
+            the stages halve it; 1 with ``"cifar"``.
         shortcut: ``"projection"`` (1x1 convolution where the shape changes, the paper's
             option B) or ``"zero_pad"`` (parameter-free identity with zero channels,
             option A).
@@ -278,10 +279,9 @@ def resnet(
     if not isinstance(width, (int, float)) or isinstance(width, bool) or width <= 0:
         raise ValueError(f"width must be a positive number; received width={width!r}.")
     check_positive_int("stem_width", stem_width)
-    stem_strides = check_window(
-        "stem_strides", (2 if stem == "imagenet" else 1) if stem_strides is None else stem_strides,
-        args.spatial_rank,
-    )  # fmt: skip
+    if stem_strides is None:  # video ResNets (r3d_18) keep the frames in the stem
+        stem_strides = 1 if stem != "imagenet" else (1, 2, 2) if args.spatial_rank == 3 else 2
+    stem_strides = check_window("stem_strides", stem_strides, args.spatial_rank)
     if shortcut == "zero_pad" and width < 1:  # the identity cannot drop channels
         stem_width = max(1, round(stem_width * width))
     check_bool("zero_init_residual", zero_init_residual)
