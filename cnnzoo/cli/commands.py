@@ -254,17 +254,33 @@ def predict_command(args) -> int:
 
 
 def _export_arguments(parser) -> None:
-    from cnnzoo.cli.runs import EXPORT_FORMATS
+    from cnnzoo.export import EXPORT_FORMATS, QUANTIZE_MODES
 
     _run_argument(parser)
     parser.add_argument("--format", choices=EXPORT_FORMATS, default="keras")
     parser.add_argument("--out", help="where to write it (default: RUN/export/)")
+    parser.add_argument(
+        "--quantize", choices=QUANTIZE_MODES,
+        help="tflite only: int8 (calibrated on the run's training images) or float16 weights",
+    )  # fmt: skip
 
 
 def export_command(args) -> int:
-    from cnnzoo.cli.runs import export_run
+    from pathlib import Path
 
-    print(f"Exported to {export_run(args.run, args.format, out=args.out)}")
+    from cnnzoo.cli.runs import export_run
+    from cnnzoo.cli.tables import format_rows
+    from cnnzoo.export import EXPORT_TABLE_HEADER, ExportVerificationError, export_rows
+
+    try:
+        report = export_run(args.run, args.format, out=args.out, quantize=args.quantize)
+    except ExportVerificationError as error:
+        args.parser.exit(1, f"cnnzoo export: error: {error}\n")
+    keras_size = (Path(args.run) / "model.keras").stat().st_size
+    print(format_rows(EXPORT_TABLE_HEADER, export_rows([report], keras_size_bytes=keras_size)))
+    checked = report.note or f"checked on {report.images} {report.split} images"
+    print(f"\nExported to {report.path} ({checked}); class names and input in "
+          f"{report.path.parent / 'metadata.json'}")  # fmt: skip
     return 0
 
 

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
-import shutil
 from pathlib import Path
 
 import keras
@@ -13,8 +11,6 @@ import numpy as np
 
 from cnnzoo.cli import UsageError
 from cnnzoo.cli.tables import format_rows
-
-EXPORT_FORMATS = ("keras", "saved_model", "tflite", "onnx")
 
 
 def open_run(run) -> tuple[Path, dict, keras.Model, tuple[str, ...]]:
@@ -158,29 +154,18 @@ def _check_image(image) -> None:
         raise UsageError(f"{image!r} does not decode as an image ({error}).") from None
 
 
-def export_run(run, format: str, *, out: str | None = None) -> Path:
-    """Exports a run's best model; ``onnx`` needs the ``tf2onnx`` and ``onnx`` packages."""
-    run, _, model, _ = open_run(run)
-    if format not in EXPORT_FORMATS:
-        raise UsageError(f"--format must be one of {EXPORT_FORMATS}; received {format!r}.")
-    if format == "onnx":
-        missing = [name for name in ("tf2onnx", "onnx") if importlib.util.find_spec(name) is None]
-        if missing:
-            raise UsageError(
-                f"--format onnx needs {' and '.join(missing)}: pip install {' '.join(missing)}"
-            )
-    folder = Path(out) if out else run / "export"
-    folder.mkdir(parents=True, exist_ok=True)
-    if format == "keras":
-        target = folder / "model.keras"
-        shutil.copyfile(run / "model.keras", target)
-    elif format == "saved_model":
-        target = folder / "saved_model"
-        model.export(str(target), format="tf_saved_model", verbose=False)
-    elif format == "tflite":
-        target = folder / "model.tflite"
-        model.export(str(target), format="litert", verbose=False)
-    else:
-        target = folder / "model.onnx"
-        model.export(str(target), format="onnx", verbose=False)
-    return target
+def export_run(run, format: str, *, out: str | None = None, quantize: str | None = None):
+    """Exports a run's best model into ``out`` (default ``RUN/export/``), verified on up to
+    256 images of the run's test split (validation split when it has none), with
+    ``labels.txt`` and ``metadata.json`` beside it; returns the
+    :class:`~cnnzoo.export.ExportReport`. ``onnx`` needs the ``tf2onnx`` and ``onnx``
+    packages, and ``onnxruntime`` to be verified. See :func:`cnnzoo.export.export_model`."""
+    from cnnzoo.export import check_export_arguments, export_model, load_export_images
+
+    check_export_arguments(format, quantize)  # before the run is read or anything written
+    run, config, model, class_names = open_run(run)
+    data = load_export_images(config, model, calibration=128 if quantize == "int8" else None)
+    return export_model(
+        model, Path(out) if out else run / "export", format, class_names=class_names,
+        data=data, quantize=quantize, preprocessing=config.get("preprocessing"),
+    )  # fmt: skip
