@@ -47,8 +47,7 @@ def check_export_arguments(format: str, quantize: str | None = None) -> None:
         )
     if quantize is not None and format != "tflite":
         raise ValueError(
-            f"quantize applies to tflite exports only; received quantize={quantize!r} with "
-            f"format={format!r}."
+            f"quantize={quantize!r} applies to tflite exports only; received format={format!r}."
         )
     if format == "onnx":
         missing = [name for name in ("tf2onnx", "onnx") if importlib.util.find_spec(name) is None]
@@ -67,8 +66,8 @@ def preprocessing_affine(mode: str, channels: int) -> tuple[np.ndarray, np.ndarr
 
     Example:
         >>> kernel, bias = preprocessing_affine("tf", 3)
-        >>> np.diag(kernel).round(5).tolist(), bias.tolist()
-        ([0.00784, 0.00784, 0.00784], [-1.0, -1.0, -1.0])
+        >>> (np.diag(kernel) * 127.5).round(5).tolist(), bias.tolist()  # x / 127.5 - 1
+        ([1.0, 1.0, 1.0], [-1.0, -1.0, -1.0])
 
     Raises:
         ValueError: If ``mode`` is not affine per pixel.
