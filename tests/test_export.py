@@ -17,7 +17,7 @@ import pytest
 import cnnzoo.export.model
 from cnnzoo.cli import main
 from cnnzoo.data import load_sample
-from cnnzoo.export import preprocessing_affine, with_preprocessing
+from cnnzoo.export import export_rows, preprocessing_affine, verify_export, with_preprocessing
 from cnnzoo.training import train
 from cnnzoo.transfer import imagenet_preprocessing
 
@@ -181,3 +181,12 @@ def test_a_preprocessing_that_is_not_affine_is_not_folded(monkeypatch):
     monkeypatch.setattr("cnnzoo.transfer.imagenet_preprocessing", lambda x, mode: x**2)
     with pytest.raises(ValueError, match="'square' is not affine per pixel"):
         preprocessing_affine("square", 3)
+
+
+def test_a_file_no_runtime_here_can_run_is_reported_unverified(tmp_path, monkeypatch):
+    monkeypatch.setattr("cnnzoo.export.verify.runtime_missing", lambda format: "no onnxruntime")
+    (tmp_path / "model.onnx").write_bytes(b"onnx")
+    report = verify_export(tmp_path / "model.onnx", "onnx", None, np.zeros((2, 4, 4, 1)))
+    assert not report.verified and report.problem() is None
+    assert report.note == "not verified: no onnxruntime" and report.size_bytes == 4
+    assert export_rows([report])[0][:3] == ("onnx", "0 KiB", "not verified: no onnxruntime")

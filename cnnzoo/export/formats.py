@@ -132,6 +132,8 @@ def write_export(
         options = litert_options(quantize, calibration_images)
         model.export(str(path), format="litert", verbose=False, **options)
     else:
+        # Keras' ONNX exporter refuses a model never called (one just loaded from a file).
+        model(np.zeros((1, *model.input_shape[1:]), "float32"), training=False)
         model.export(str(path), format="onnx", verbose=False)
     return path
 
