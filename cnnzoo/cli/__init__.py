@@ -50,9 +50,14 @@ EXAMPLES = {
         "  cnnzoo tune lenet5 --max-trials 20 --tuner-id chief --oracle 10.0.0.1:8000\n"
         "  cnnzoo tune lenet5 --max-trials 20 --tuner-id tuner0 --oracle 10.0.0.1:8000"
     ),
-    "evaluate": "cnnzoo evaluate runs/r20\n  cnnzoo evaluate runs/r20 --data path/to/other/images",
+    "evaluate": (
+        "cnnzoo evaluate runs/r20        # also fits the temperature: RUN/calibration.json\n"
+        "  cnnzoo evaluate runs/r20 --tta flip crops --top-k 3\n"
+        "  cnnzoo evaluate runs/r20 --data path/to/other/images"
+    ),
     "predict": (
         "cnnzoo predict runs/r20 cat.png dog.jpg --top-k 3\n"
+        "  cnnzoo predict runs/r20 cat.png --calibrated   # after 'cnnzoo evaluate runs/r20'\n"
         "  cnnzoo predict resnet50.tv2_in1k cat.png   # ImageNet classes, pretrained weights"
     ),
     "export": (

@@ -223,15 +223,34 @@ def _run_argument(parser) -> None:
 
 
 def _evaluate_arguments(parser) -> None:
+    from cnnzoo.evaluation import TTA_MODES
+
     _run_argument(parser)
     parser.add_argument("--data", help="another source with the same classes")
-    parser.add_argument("--out", help="where to write the confusion matrix (default: RUN)")
+    parser.add_argument(
+        "--out", help="where to write the pictures and evaluation.json (default: RUN)"
+    )
+    parser.add_argument(
+        "--tta", nargs="+", choices=TTA_MODES, default=[], metavar="MODE",
+        help="test-time augmentation, reported beside the plain accuracy: flip (the image "
+        "and its mirror image), crops (the centre and four corner crops, 87.5%%, resized)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--top-k", type=int, default=None, metavar="K",
+        help="top-K accuracy (default: 5 when there are more than 5 classes)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--gallery", type=int, default=8, metavar="N",
+        help="images per row of gallery.png: the most confident mistakes, the least "
+        "confident correct answers (default: 8)",
+    )  # fmt: skip
 
 
 def evaluate_command(args) -> int:
     from cnnzoo.cli.runs import evaluate_run
 
-    print(evaluate_run(args.run, data=args.data, out=args.out))
+    print(evaluate_run(args.run, data=args.data, out=args.out, tta=args.tta, top_k=args.top_k,
+                       gallery=args.gallery))  # fmt: skip
     return 0
 
 
@@ -243,12 +262,17 @@ def _predict_arguments(parser) -> None:
     )  # fmt: skip
     parser.add_argument("images", nargs="+", metavar="IMAGE")
     parser.add_argument("--top-k", type=int, default=3)
+    parser.add_argument(
+        "--calibrated", action="store_true",
+        help="apply the temperature that 'cnnzoo evaluate RUN' fitted (RUN/calibration.json)",
+    )  # fmt: skip
 
 
 def predict_command(args) -> int:
     from cnnzoo.cli.runs import predict_images
 
-    for image, top in predict_images(args.run, args.images, top_k=args.top_k):
+    found = predict_images(args.run, args.images, top_k=args.top_k, calibrated=args.calibrated)
+    for image, top in found:
         print(f"{image}: " + ", ".join(f"{name} {probability:.3f}" for name, probability in top))
     return 0
 
@@ -302,7 +326,11 @@ COMMANDS = {
         "Suggest a learning rate (a short exponential sweep).",
     ),
     "tune": (tune_arguments, tune_command, "Search hyperparameters with KerasTuner."),
-    "evaluate": (_evaluate_arguments, evaluate_command, "Accuracy, per-class table, confusion."),
+    "evaluate": (
+        _evaluate_arguments,
+        evaluate_command,
+        "Accuracy, top-k, per-class table, confusion, calibration, test-time augmentation.",
+    ),
     "predict": (_predict_arguments, predict_command, "Top-k classes of images."),
     "explain": (
         explain_arguments,

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 import keras
 import numpy as np
 
+from cnnzoo.checks import is_int
 from cnnzoo.cli import UsageError
-from cnnzoo.cli.tables import format_rows
+from cnnzoo.files import write_json
 
 
 def open_run(run) -> tuple[Path, dict, keras.Model, tuple[str, ...]]:
@@ -28,16 +30,33 @@ def open_run(run) -> tuple[Path, dict, keras.Model, tuple[str, ...]]:
     return run, config, keras.saving.load_model(run / "model.keras", compile=False), class_names
 
 
-def evaluate_run(run, *, data: str | None = None, out: str | None = None) -> str:
+def evaluate_run(
+    run, *, data: str | None = None, out: str | None = None, tta: Sequence[str] = (),
+    top_k: int | None = None, gallery: int = 8,
+) -> str:  # fmt: skip
     """Evaluates a run's best model on its test split (its validation split when the
-    source has none) or on ``data``; writes ``confusion.png`` and ``evaluation.json``
-    and returns the report text."""
+    source has none) or on ``data``, and returns the report text.
+
+    The report gives the accuracy, the top-``top_k`` accuracy (default: top-5 when there
+    are more than 5 classes), the accuracy with each test-time augmentation in ``tta``
+    (``"flip"``, ``"crops"``: :func:`cnnzoo.evaluation.test_time_augmentation`), each
+    class's precision, recall and F1, and the calibration: expected calibration error and
+    NLL before and after temperature scaling. The temperature is fitted on the run's
+    validation split and kept in ``RUN/calibration.json``, which
+    ``predict_images(..., calibrated=True)`` applies; with ``data``, the stored one is
+    used. ``confusion.png``, ``reliability.png``, ``gallery.png`` (the ``gallery`` most
+    confident mistakes and least confident correct answers) and ``evaluation.json`` go
+    to ``out`` (default: the run folder)."""
     from cnnzoo.data import pipeline
+    from cnnzoo.evaluation.report import format_report, predict_split, summarize
     from cnnzoo.training import load_run_data
     from cnnzoo.transfer import imagenet_preprocessing
-    from cnnzoo.viz import confusion_counts, confusion_matrix
 
+    tta = _check_tta(tta)
+    if not is_int(gallery) or gallery < 1:
+        raise UsageError(f"--gallery must be a positive number of images; received {gallery!r}.")
     run, config, model, class_names = open_run(run)
+    top_k = _check_top_k(top_k, len(class_names))
     source = data or config["data"]
     run_data = load_run_data(  # a class may be missing from what is evaluated
         source, seed=config["seed"], validation_split=config["validation_split"], min_classes=1
@@ -49,52 +68,137 @@ def evaluate_run(run, *, data: str | None = None, out: str | None = None) -> str
     split, images = ("test", run_data.test) if run_data.test is not None else (
         "validation", run_data.validation
     )  # fmt: skip
-    batches = pipeline(images, model, training=False, input_range=run_data.input_range)
-    labels, predicted = [], []
-    for x, y in batches:
-        labels.append(np.asarray(y))
-        inputs = imagenet_preprocessing(x, config.get("preprocessing"))  # finetune runs
-        predicted.append(np.asarray(model.predict_on_batch(inputs)).argmax(axis=-1))
-    labels, predicted = np.concatenate(labels), np.concatenate(predicted)
-    counts = confusion_counts(labels, predicted, len(class_names))
+
+    def predict(split_images, **kwargs):
+        batches = pipeline(split_images, model, training=False, input_range=run_data.input_range)
+        return predict_split(model, batches, keep=gallery, **kwargs, preprocess=lambda x: (
+            imagenet_preprocessing(x, config.get("preprocessing"))  # finetune runs
+        ))  # fmt: skip
+
+    evaluated = predict(images, tta=tta)
+    if data is None and run_data.validation is None:
+        calibration = {"warning": "No temperature scaling: the run has no validation split."}
+    elif data is None:  # fitted on the run's own validation split, and kept
+        validation = evaluated if split == "validation" else predict(run_data.validation)
+        calibration = _fit_calibration(run, validation, f"the validation split of {source}")
+    else:
+        calibration = _stored_calibration(run)
+    temperature = calibration.get("temperature")
+    report = summarize(evaluated, class_names, top_k=top_k, temperature=temperature)
+    report["calibration"].update(
+        {key: calibration[key] for key in ("fitted_on", "warning") if key in calibration}
+    )
+    if split == "validation" and data is None:
+        report["calibration"]["warning"] = (
+            "The temperature was fitted on this same split: the figures after it are optimistic."
+        )
     folder = Path(out) if out else run
-    folder.mkdir(parents=True, exist_ok=True)
-    confusion_matrix(labels, predicted, folder / "confusion.png", class_names=list(class_names))
-    accuracy = float(np.trace(counts) / counts.sum())
-    rows, per_class = [], {}
-    for i, name in enumerate(class_names):
-        precision = counts[i, i] / max(1, counts[:, i].sum())
-        recall = counts[i, i] / max(1, counts[i].sum())
-        per_class[name] = {"precision": float(precision), "recall": float(recall),
-                           "support": int(counts[i].sum())}  # fmt: skip
-        rows.append((name, f"{precision:.3f}", f"{recall:.3f}", str(int(counts[i].sum()))))
-    report = {"split": split, "source": source, "accuracy": accuracy, "classes": per_class}
-    (folder / "evaluation.json").write_text(json.dumps(report, indent=2) + "\n")
-    return (
-        f"Accuracy on the {split} split of {source}: {accuracy:.4f} ({len(labels)} images)\n\n"
-        + format_rows(("class", "precision", "recall", "images"), rows)
-        + f"\n\nConfusion matrix: {folder / 'confusion.png'}"
+    pictures = _draw_evaluation(folder, evaluated, class_names, temperature)
+    write_json(folder / "evaluation.json",
+               {"split": split, "source": source, **report, "pictures": pictures})  # fmt: skip
+    written = ", ".join(pictures.values())
+    return format_report(report, split=split, source=source) + f"\n\nIn {folder}: {written}"
+
+
+def _check_tta(tta) -> tuple[str, ...]:
+    from cnnzoo.evaluation import TTA_MODES
+
+    modes = (tta,) if isinstance(tta, str) else tuple(tta or ())
+    unknown = [mode for mode in modes if mode not in TTA_MODES]
+    if unknown:
+        raise UsageError(f"--tta must be among {TTA_MODES}; received {unknown[0]!r}.")
+    return tuple(dict.fromkeys(modes))
+
+
+def _check_top_k(top_k, classes: int) -> int | None:
+    if top_k is None:
+        return 5 if classes > 5 else None
+    if not is_int(top_k) or not 1 <= top_k <= classes:
+        raise UsageError(
+            f"--top-k must be from 1 to the run's {classes} classes; received {top_k!r}."
+        )
+    return top_k
+
+
+def _fit_calibration(run: Path, validation, fitted_on: str) -> dict:
+    """Fits the temperature on ``validation`` predictions and writes ``calibration.json``."""
+    from cnnzoo.evaluation import (
+        ECE_BINS,
+        apply_temperature,
+        expected_calibration_error,
+        fit_temperature,
+        negative_log_likelihood,
+        write_calibration,
     )
 
+    labels, probabilities = validation.labels, validation.probabilities
+    temperature = fit_temperature(probabilities, labels)
+    figures = {}
+    for when, scores in (("before", probabilities),
+                         ("after", apply_temperature(probabilities, temperature))):  # fmt: skip
+        figures[when] = {"ece": expected_calibration_error(scores, labels, ECE_BINS),
+                         "nll": negative_log_likelihood(scores, labels)}  # fmt: skip
+    details = {"fitted_on": fitted_on, "images": len(labels), "bins": ECE_BINS, **figures}
+    write_calibration(run, temperature, **details)
+    return {"temperature": temperature, **details}
 
-def predict_images(run, images, *, top_k: int = 3):
+
+def _stored_calibration(run: Path) -> dict:
+    from cnnzoo.evaluation import read_calibration
+
+    try:
+        return read_calibration(run)
+    except ValueError as error:  # not calibrated yet: the report says how it would be
+        return {"warning": f"No temperature scaling: {error}"}
+
+
+def _draw_evaluation(folder: Path, evaluated, class_names, temperature) -> dict[str, str]:
+    """Writes the confusion matrix, the reliability diagram (before and after
+    ``temperature``, when there is one) and the gallery; returns ``{what: file name}``."""
+    from cnnzoo.evaluation import apply_temperature
+    from cnnzoo.viz import confusion_matrix, prediction_gallery, reliability_diagram
+
+    labels, probabilities = evaluated.labels, evaluated.probabilities
+    names = list(class_names)
+    confusion_matrix(labels, probabilities, folder / "confusion.png", class_names=names)
+    calibrated = None if temperature is None else apply_temperature(probabilities, temperature)
+    reliability_diagram(probabilities, labels, folder / "reliability.png", calibrated=calibrated)
+    prediction_gallery(*evaluated.examples, folder / "gallery.png", class_names=names)
+    return {"confusion": "confusion.png", "reliability": "reliability.png",
+            "gallery": "gallery.png"}  # fmt: skip
+
+
+def predict_images(run, images, *, top_k: int = 3, calibrated: bool = False):
     """``(image, [(class name, probability), ...])`` for each image file, best first.
 
     ``run`` is a run folder, or a pretrained tag (``"resnet50.tv2_in1k"``): its model with
     those weights classifies the images into the 1,000 ImageNet classes, each image
-    resized, cropped and normalized as the weights expect (downloaded when not cached)."""
+    resized, cropped and normalized as the weights expect (downloaded when not cached).
+    ``calibrated=True`` divides a run's logits by the temperature that ``cnnzoo evaluate``
+    fitted (``RUN/calibration.json``); a run without one is refused before any work."""
+    from cnnzoo.evaluation import apply_temperature, read_calibration
     from cnnzoo.pretrained.sources import is_tag
 
     if top_k < 1:
         raise UsageError(f"--top-k must be at least 1; received {top_k}.")
+    if calibrated and is_tag(os.fspath(run)) and not Path(run).exists():
+        raise UsageError(f"--calibrated needs a run folder; received the pretrained tag {run}.")
     if is_tag(os.fspath(run)) and not Path(run).exists():
         yield from _predict_pretrained(os.fspath(run), images, top_k)
         return
+    temperature = None
+    if calibrated and (Path(run) / "config.json").exists():
+        try:
+            temperature = read_calibration(run)["temperature"]
+        except ValueError as error:
+            raise UsageError(f"--calibrated: {error}") from None
     run, config, model, class_names = open_run(run)
     check_images(images)
     for image in images:
         _, inputs = load_run_image(image, model, config)
         probabilities = np.asarray(model.predict_on_batch(inputs))[0]
+        if temperature is not None:
+            probabilities = apply_temperature(probabilities[None], temperature)[0]
         best = np.argsort(probabilities)[::-1][:top_k]
         yield image, [(class_names[i], float(probabilities[i])) for i in best]
 
