@@ -104,3 +104,36 @@ def test_a_training_run_and_a_fine_tuning_run(tmp_path, digits_folder):
     )  # fmt: skip
     assert tuned.history["phase"] == [1, 2]
     assert keras.saving.load_model(tuned.run_dir / "model.keras").output_shape == (None, 2)
+
+
+def test_layer_decay_scales_each_stage_step_and_survives_a_reload(tmp_path):
+    from cnnzoo.transfer import (
+        layer_decay_factors,
+        layer_decay_optimizer,
+        layer_groups,
+        learning_rates,
+    )
+
+    model = create_model("lenet5", num_classes=3)
+    x = np.random.default_rng(4).uniform(0, 1, (4, 32, 32, 1)).astype("float32")
+    y, start = np.array([0, 1, 2, 0]), model.get_weights()
+
+    def step(layer_decay):
+        model.set_weights(start)
+        optimizer = layer_decay_optimizer(model, keras.optimizers.SGD(0.1), layer_decay)
+        model.compile(optimizer, "sparse_categorical_crossentropy")
+        model.train_on_batch(x, y)
+        return {w.path: w.numpy() - s for w, s in zip(model.weights, start, strict=True)}
+
+    single, decayed = step(1.0), step(0.5)
+    factors = layer_decay_factors(model, 0.5)
+    for group, names in layer_groups(model).items():
+        for path in [w.path for name in names for w in model.get_layer(name).weights]:
+            np.testing.assert_allclose(
+                decayed[path], factors[group] * single[path], rtol=1e-3, atol=1e-7
+            )
+    model.save(tmp_path / "model.keras")
+    reloaded = keras.saving.load_model(tmp_path / "model.keras")
+    assert learning_rates(reloaded.optimizer) == {
+        "stage1": 0.0125, "stage2": 0.025, "stage3": 0.05, "head": 0.1
+    }  # fmt: skip

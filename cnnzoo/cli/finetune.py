@@ -41,6 +41,11 @@ def finetune_arguments(parser) -> None:
                         help="the phases in full, one argument each, e.g. "
                              "'epochs=3' 'epochs=3,learning_rate=1e-4,trainable_stages=all' "
                              "(keys: the fields of cnnzoo.transfer.Phase)")  # fmt: skip
+    parser.add_argument(
+        "--layer-decay", type=float, default=1.0, metavar="FACTOR",
+        help="layer-wise learning rates: each stage learns FACTOR times slower than the one "
+        "above it, the head at the phase's rate (e.g. 0.7; default 1: one rate)",
+    )  # fmt: skip
     parser.add_argument("--patience", type=int, default=3,
                         help="early-stopping patience of each phase (-1: off)")  # fmt: skip
     parser.add_argument("--batch-size", type=int, default=32)
@@ -83,7 +88,7 @@ def finetune_command(args) -> int:
         args.model, args.data, weights=args.weights, out=args.out, resume=args.resume,
         phases=_phases(args), batch_size=args.batch_size, augment=args.augment,
         dropout=args.dropout, pooling=args.pooling, seed=args.seed,
-        model_kwargs=model_kwargs(args), verbose=1,
+        model_kwargs=model_kwargs(args), layer_decay=args.layer_decay, verbose=1,
     )  # fmt: skip
     print()
     print((result.run_dir / "weights_report.txt").read_text().strip())

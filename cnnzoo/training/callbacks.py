@@ -208,12 +208,18 @@ class TrueStepsProgbar(keras.callbacks.ProgbarLogger):
 
 class PhaseHeader(keras.callbacks.Callback):
     """Prints the line a fine-tuning phase starts with, once the phase has set what
-    trains (see :func:`~cnnzoo.training.messages.phase_header`)."""
+    trains (see :func:`~cnnzoo.training.messages.phase_header`), and with layer decay
+    below 1 the learning rate of each layer group."""
 
-    def __init__(self, number: int, count: int, phase, first_epoch: int):
+    def __init__(self, number: int, count: int, phase, first_epoch: int, layer_decay=1.0):
         super().__init__()
         self.number, self.count, self.phase = number, count, phase
-        self.first_epoch = first_epoch
+        self.first_epoch, self.layer_decay = first_epoch, layer_decay
 
     def on_train_begin(self, logs=None):
         print(phase_header(self.number, self.count, self.phase, self.first_epoch, self.model))
+        if self.layer_decay < 1:
+            from cnnzoo.transfer.layer_decay import layer_decay_factors, rates_table
+
+            factors = layer_decay_factors(self.model, self.layer_decay)
+            print(rates_table(factors, self.phase.learning_rate))

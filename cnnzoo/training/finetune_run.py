@@ -32,6 +32,7 @@ from cnnzoo.transfer import fit_in_phases, replace_head
 from cnnzoo.transfer.finetune import Phase, _default_loss, resolve_phases
 from cnnzoo.transfer.freezing import unfreeze
 from cnnzoo.transfer.imagenet import imagenet_preprocessing, load_pretrained
+from cnnzoo.transfer.layer_decay import check_layer_decay, layer_decay_factors
 
 # The rate an "auto" phase holds while its settings are checked, before its sweep.
 AUTO_PLACEHOLDER = 1e-3
@@ -93,7 +94,7 @@ def finetune(
     phases: Sequence | None = None, batch_size: int = 32, augment: str | None = None,
     dropout: float = 0.2, pooling: str = "avg", validation_split: float = 0.2, seed: int = 0,
     model_kwargs: dict | None = None, callbacks: Sequence[keras.callbacks.Callback] = (),
-    verbose: int | str = "auto",
+    layer_decay: float = 1.0, verbose: int | str = "auto",
 ) -> TrainResult:  # fmt: skip
     """Fine-tunes a pretrained model on a data source and writes a run folder.
 
@@ -127,6 +128,11 @@ def finetune(
         seed: Seed of the head, the split, the shuffling and the augmentation.
         model_kwargs: Factory arguments, e.g. ``{"input_shape": (64, 64, 3)}``.
         callbacks: More Keras callbacks, given to every phase.
+        layer_decay: Layer-wise learning rates, in (0, 1]: each phase's rate is the
+            head's, and each stage below learns ``layer_decay`` times slower than the one
+            above (see :func:`~cnnzoo.transfer.layer_decay_optimizer`). The factor of each
+            layer group goes into ``config.json`` (``layer_decay_factors``), and each
+            phase prints its rates. 1: one rate for every layer.
         verbose: ``fit`` verbosity.
 
     Returns:
@@ -146,6 +152,7 @@ def finetune(
         ([1, 2], True)
     """
     name = _check_settings(model, weights, batch_size, dropout, pooling, validation_split)
+    layer_decay = check_layer_decay(layer_decay)
     resolved, auto = _phases(phases)
     source, phase_config = check_source(data), _phase_config(resolved, auto)
     keras.utils.set_random_seed(seed)
@@ -156,6 +163,9 @@ def finetune(
         "batch_size": batch_size, "augment": augment, "dropout": dropout, "pooling": pooling,
         "validation_split": validation_split, "seed": seed, "preprocessing": mode,
     })  # fmt: skip
+    if layer_decay < 1:  # a run without it keeps the config.json of earlier versions
+        config["layer_decay"] = layer_decay
+        config["layer_decay_factors"] = layer_decay_factors(backbone, layer_decay)
     coordinator, talk = Coordinator(), talks(verbose)
     folder = coordinator.open_folder(out, config, resume)
     if coordinator.finished_already(folder, resume):
@@ -167,7 +177,9 @@ def finetune(
     folder.write("weights_report.txt", f"{report or 'No weights loaded.'}\n")
     if talk:
         announce("Fine-tuning", net, run_data, folder.report_path)
-    _run_phases(net, folder, resolved, auto, train_batches, validation, callbacks, verbose)
+    _run_phases(
+        net, folder, resolved, auto, train_batches, validation, callbacks, verbose, layer_decay
+    )
     net.save(folder.model_path)
     return coordinator.finish(folder, net, validation, test)
 
@@ -211,7 +223,9 @@ def _batches(net: keras.Model, run_data: RunData, config: dict, mode: str | None
     return train_batches, validation, test
 
 
-def _run_phases(net, folder, phases, auto, train_batches, validation, callbacks, verbose):
+def _run_phases(
+    net, folder, phases, auto, train_batches, validation, callbacks, verbose, layer_decay=1.0
+):
     """Runs the phases not finished yet; after each, its weights and last epoch are kept
     in ``backup/`` so a resumed run starts at the next phase. A phase whose rate is
     ``"auto"`` (index in ``auto``) gets it from a sweep when it starts (see
@@ -232,9 +246,10 @@ def _run_phases(net, folder, phases, auto, train_batches, validation, callbacks,
         if number - 1 in auto:
             phase = _phase_rate(net, folder, number, phase, train_batches, talk)
         backup = PhaseBackup(backup_dir, run_dir / "history.csv", phase=number, start_epoch=epoch)
-        header = [PhaseHeader(number, len(phases), phase, epoch)] if talk else []
+        header = [PhaseHeader(number, len(phases), phase, epoch, layer_decay)] if talk else []
         fit_in_phases(
             net, train_batches, validation, phases=[phase], initial_epoch=epoch, verbose=verbose,
+            layer_decay=layer_decay,
             callbacks=[
                 *header, *callbacks, StopOnNaN(phase.learning_rate, backup_dir),
                 keras.callbacks.TensorBoard(run_dir / "logs"), backup,

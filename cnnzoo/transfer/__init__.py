@@ -1,5 +1,6 @@
 """Transfer learning with cnnzoo models: freezing (batch norm included), new heads,
-named multi-scale features, two-phase fine-tuning and pretrained weights."""
+named multi-scale features, two-phase fine-tuning (with layer-wise learning rates) and
+pretrained weights."""
 
 from cnnzoo.deprecation import moved
 from cnnzoo.transfer.features import feature_extractor, stage_outputs
@@ -11,6 +12,13 @@ from cnnzoo.transfer.imagenet import (
     imagenet_preprocessing,
     keras_cache_folder,
     load_imagenet_weights,
+)
+from cnnzoo.transfer.layer_decay import (
+    ScaledSchedule,
+    layer_decay_factors,
+    layer_decay_optimizer,
+    layer_groups,
+    learning_rates,
 )
 from cnnzoo.transfer.torch_weights import (
     LogitDifference,
@@ -33,6 +41,7 @@ __all__ = [
     "LogitDifference",
     "MissingWeightsError",
     "Phase",
+    "ScaledSchedule",
     "WeightsMismatchError",
     "WeightsReport",
     "adapt_input_kernel",
@@ -45,6 +54,10 @@ __all__ = [
     "imagenet_preprocessing",
     "inflate_kernel",
     "keras_cache_folder",
+    "layer_decay_factors",
+    "layer_decay_optimizer",
+    "layer_groups",
+    "learning_rates",
     "load_imagenet_weights",
     "load_weights",
     "port_state_dict",

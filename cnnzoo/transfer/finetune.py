@@ -12,6 +12,12 @@ import keras
 
 from cnnzoo.checks import check_positive_int, is_int
 from cnnzoo.transfer.freezing import FreezeSummary, unfreeze
+from cnnzoo.transfer.layer_decay import (
+    check_layer_decay,
+    layer_decay_optimizer,
+    layer_groups,
+    learning_rates,
+)
 
 
 @dataclass(frozen=True)
@@ -53,12 +59,15 @@ class FineTuneHistory:
         phase: The phase (1, 2, ...) of each epoch.
         summaries: What each phase froze and trained.
         phases: The phases as run, defaults filled in.
+        learning_rates: Each phase's learning rate per layer group (``{"all": rate}``
+            without layer decay), as its optimizer started.
     """
 
     history: dict[str, list[float]] = field(default_factory=dict)
     phase: list[int] = field(default_factory=list)
     summaries: list[FreezeSummary] = field(default_factory=list)
     phases: list[Phase] = field(default_factory=list)
+    learning_rates: list[dict[str, float]] = field(default_factory=list)
 
     @property
     def epochs(self) -> int:
@@ -128,6 +137,7 @@ def fit_in_phases(
     callbacks: Sequence[keras.callbacks.Callback] = (),
     batch_size: int | None = None,
     initial_epoch: int = 0,
+    layer_decay: float = 1.0,
     verbose: int | str = "auto",
 ) -> FineTuneHistory:
     """Fine-tunes ``model`` in phases, in memory, by default the two-phase recipe.
@@ -138,6 +148,11 @@ def fit_in_phases(
     optimizer, and stops early when the validation loss stops improving, restoring its
     best weights. Epochs are numbered on across phases, so callbacks such as
     TensorBoard see one run.
+
+    With ``layer_decay`` below 1 each phase's learning rate is the head's, and every
+    stage below learns ``layer_decay`` times slower than the one above it (the stem the
+    slowest; see :func:`~cnnzoo.transfer.layer_decay_optimizer`): discriminative
+    fine-tuning, as in ULMFiT and timm's ``layer_decay``.
 
     Args:
         model: A model whose head fits the task, e.g. from :func:`replace_head`.
@@ -152,13 +167,16 @@ def fit_in_phases(
         callbacks: Extra callbacks, given to every phase.
         batch_size: Batch size for array data.
         initial_epoch: Number of the first epoch, for a run that continues earlier ones.
+        layer_decay: Factor between the learning rates of successive stages, in (0, 1];
+            1 trains every layer at the phase's rate.
         verbose: ``model.fit`` verbosity.
 
     Returns:
         A :class:`FineTuneHistory` with the history of all phases.
 
     Raises:
-        ValueError: For bad phases; as :func:`unfreeze` for bad selectors.
+        ValueError: For bad phases or ``layer_decay``; as :func:`unfreeze` for bad
+            selectors.
 
     Example:
         >>> import numpy as np
@@ -177,6 +195,8 @@ def fit_in_phases(
     if not is_int(initial_epoch) or initial_epoch < 0:
         raise ValueError(f"initial_epoch must be an int >= 0; received {initial_epoch=!r}.")
     resolved = resolve_phases(phases)
+    if check_layer_decay(layer_decay) < 1:
+        layer_groups(model)  # a model without stages is refused before any training
     x, y = train if isinstance(train, tuple) else (train, None)
     result = FineTuneHistory(phases=resolved)
     for number, phase in enumerate(resolved, start=1):
@@ -188,10 +208,13 @@ def fit_in_phases(
                 keep_batchnorm_frozen=phase.keep_batchnorm_frozen,
             )
         )
+        optimizer = keras.optimizers.get(
+            {"class_name": phase.optimizer, "config": {"learning_rate": phase.learning_rate}}
+        )
+        optimizer = layer_decay_optimizer(model, optimizer, layer_decay)
+        result.learning_rates.append(learning_rates(optimizer))
         model.compile(
-            optimizer=keras.optimizers.get(
-                {"class_name": phase.optimizer, "config": {"learning_rate": phase.learning_rate}}
-            ),
+            optimizer=optimizer,
             loss=loss if loss is not None else _default_loss(model),
             metrics=list(metrics),
         )

@@ -74,8 +74,9 @@ class CNNHyperModel(keras_tuner.HyperModel):
     weight decay, label smoothing, batch size and schedule for training. Epochs are the
     tuner's budget. With ``pretrained=`` (a saved cnnzoo model or ``"imagenet"``) each
     trial fine-tunes in two phases (:func:`cnnzoo.transfer.fit_in_phases`) and the space adds
-    ``unfreeze_stages`` and ``finetune_learning_rate``; the architecture is then the
-    saved one, with a fresh head.
+    ``unfreeze_stages``, ``finetune_learning_rate`` and ``layer_decay`` (layer-wise
+    learning rates, :func:`cnnzoo.transfer.layer_decay_optimizer`); the architecture is
+    then the saved one, with a fresh head.
 
     ``fit(hp, model, x, y=None, validation_data=...)`` batches the data at the tuned batch
     size through :func:`cnnzoo.data.pipeline` (resizing to the model's input, augmenting
@@ -285,6 +286,7 @@ class CNNHyperModel(keras_tuner.HyperModel):
         history = fit_in_phases(
             model, train, validation, phases=phases, loss=self._loss(values, one_hot=one_hot),
             callbacks=kwargs.get("callbacks", ()), verbose=kwargs.get("verbose", 0),
+            layer_decay=values.get("layer_decay", 1.0),
         )  # fmt: skip
         result = keras.callbacks.History()
         result.history = history.history

@@ -140,6 +140,9 @@ KNOBS: tuple[Knob, ...] = (
          help="Last stages trained in phase 2 of fine-tuning (0: the head only)."),
     Knob("finetune_learning_rate", "finetune", (1e-5, 1e-3), kind="float", sampling="log",
          default=1e-4, help="Learning rate of phase 2."),
+    Knob("layer_decay", "finetune", (1.0, 0.8, 0.65, 0.5), default=1.0,
+         help="Layer-wise learning rates: each stage learns this factor times slower than "
+              "the one above it, the head at the phase's rate (1: one rate)."),
 )  # fmt: skip
 KNOB_NAMES = tuple(knob.name for knob in KNOBS)
 # With pretrained weights the architecture is the saved one: only the head's dropout and
