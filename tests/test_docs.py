@@ -261,7 +261,7 @@ def _documented(name: str, obj) -> bool:
 
 API_PACKAGES = ("cnnzoo", "cnnzoo.models", "cnnzoo.layers", "cnnzoo.augment", "cnnzoo.data")
 API_PACKAGES += ("cnnzoo.training", "cnnzoo.transfer", "cnnzoo.tuning", "cnnzoo.viz")
-API_PACKAGES += ("cnnzoo.compute", "cnnzoo.explain")
+API_PACKAGES += ("cnnzoo.compute", "cnnzoo.explain", "cnnzoo.evaluation")
 
 
 def _missing_from_api_reference(folder: Path) -> list[str]:
