@@ -134,6 +134,21 @@ def test_a_saved_model_keeps_its_groups_rates_schedule_and_optimizer_state(tmp_p
     )
     assert not reloaded.get_layer("stage2_block1_1_conv").trainable
 
+    # The run folder's backup: weights and optimizer state in a .weights.h5, loaded into
+    # the model rebuilt and compiled from config.json's settings (PhaseBackup.restore).
+    model.save_weights(tmp_path / "latest.weights.h5")
+    rebuilt = _resnet()
+    freeze(rebuilt, trainable_stages=2)
+    rebuilt.compile(
+        layer_decay_optimizer(rebuilt, keras.optimizers.Adam(schedule), 0.6),
+        "sparse_categorical_crossentropy",
+    )
+    rebuilt.optimizer.build(rebuilt.trainable_variables)
+    rebuilt.load_weights(tmp_path / "latest.weights.h5")
+    assert learning_rates(rebuilt.optimizer) == learning_rates(model.optimizer)
+    for saved, loaded in zip(model.optimizer.variables, rebuilt.optimizer.variables, strict=True):
+        np.testing.assert_array_equal(saved.numpy(), loaded.numpy())
+
 
 def test_fit_in_phases_uses_it_in_every_phase_and_refuses_bad_values():
     model = create_model("lenet5", num_classes=3)
@@ -208,6 +223,10 @@ def test_a_finetune_run_records_and_prints_the_rates_of_each_group(tmp_path, cap
     }  # fmt: skip
     out = capsys.readouterr().out
     assert "group   factor  learning rate" in out and "stage1  0.125   1.25e-05" in out
+    with pytest.raises(ValueError, match=r"other settings \(layer_decay: 0.5 -> 0.7"):
+        finetune(source, out=tmp_path / "run", layer_decay=0.7, resume=True, verbose=0,
+                 phases=[{"epochs": 1}, {"epochs": 1, "learning_rate": 1e-4,
+                                         "trainable_stages": None}])  # fmt: skip
     saved = keras.saving.load_model(result.run_dir / "model.keras")
     assert learning_rates(saved.optimizer) == pytest.approx(
         {"stage1": 1.25e-5, "stage2": 2.5e-5, "stage3": 5e-5, "head": 1e-4}

@@ -14,7 +14,6 @@ from __future__ import annotations
 import re
 
 import keras
-import numpy as np
 
 from cnnzoo.transfer.features import stage_outputs, upstream_layers
 
@@ -239,8 +238,8 @@ def learning_rates(optimizer: keras.optimizers.Optimizer) -> dict[str, float]:
         {'all': 0.001}
     """
 
-    def shortest(value):  # float32: 0.001 rather than 0.0010000000474974513
-        return float(str(np.float32(keras.ops.convert_to_numpy(value))))
+    def shortest(value):  # float32, to 6 digits: 0.001 rather than 0.0010000000474974513
+        return float(f"{float(keras.ops.convert_to_numpy(value)):.6g}")
 
     if not isinstance(optimizer, keras.optimizers.MultiOptimizer):
         return {"all": shortest(optimizer.learning_rate)}
