@@ -32,6 +32,7 @@ EXAMPLES = {
         "--input-shape 128,128,3\n"
         "  cnnzoo finetune resnet20 --weights runs/r20/model.keras --unfreeze-stages all\n"
         "  cnnzoo finetune resnet20 --weights runs/r20/model.keras --freeze stage1_out\n"
+        "  cnnzoo finetune resnet20 --weights runs/r20/model.keras --layer-decay 0.7\n"
         "  cnnzoo finetune lenet5 --weights runs/l5/model.keras --phases epochs=3 \\\n"
         "      epochs=5,learning_rate=1e-4,trainable_stages=all --out runs/ft --resume"
     ),
