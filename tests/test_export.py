@@ -95,7 +95,8 @@ def test_quantized_exports_report_size_accuracy_and_speed(run, exported):
         status, out, err = exported[label]
         assert status == 0, err
         _, size, _, _, accuracy, ms = table_row(out, label)
-        assert size.endswith("KiB") and float(ms) > 0 and accuracy.endswith("%")
+        # A fast runtime rounds to 0.00 in the table; metadata keeps the unrounded figure.
+        assert size.endswith("KiB") and float(ms) >= 0 and accuracy.endswith("%")
         name = "model.tflite" if label == "tflite" else f"model_{label.split()[1]}.tflite"
         entry = metadata[name]
         assert entry["verified"] and 0 <= entry["export_accuracy"] <= 1
