@@ -1,6 +1,7 @@
 """The named ResNets (ImageNet v1.5 and v2, CIFAR-10) and the ResNet family declaration.
 
-The builders, the paper's tables and the stride plan are in :mod:`cnnzoo.models.resnet`.
+The builders and the paper's tables are in :mod:`cnnzoo.models.resnet`, the stride plan in
+:mod:`cnnzoo.models.resnet_strides`.
 """
 
 from __future__ import annotations

@@ -13,6 +13,7 @@ from cnnzoo.transfer.imagenet import (
     keras_cache_folder,
     load_imagenet_weights,
 )
+from cnnzoo.transfer.kernels import adapt_input_kernel, inflate_kernel
 from cnnzoo.transfer.layer_decay import (
     ScaledSchedule,
     layer_decay_factors,
@@ -27,13 +28,7 @@ from cnnzoo.transfer.torch_weights import (
     port_state_dict,
     torch_layouts,
 )
-from cnnzoo.transfer.weights import (
-    WeightsMismatchError,
-    WeightsReport,
-    adapt_input_kernel,
-    inflate_kernel,
-    load_weights,
-)
+from cnnzoo.transfer.weights import WeightsMismatchError, WeightsReport, load_weights
 
 __all__ = [
     "FineTuneHistory",

@@ -26,13 +26,13 @@ import numpy as np
 from cnnzoo.family import TorchLayout
 from cnnzoo.registry import families
 from cnnzoo.transfer.features import backbone_layers
+from cnnzoo.transfer.kernels import inflates
 from cnnzoo.transfer.weights import (
     FlattenedClassifierError,
     WeightsMismatchError,
     WeightsReport,
     _match_layer,
     flattened_map,
-    inflates,
     refuse_half_classifier,
 )
 
