@@ -13,6 +13,7 @@ import pytest
 from conftest import quiet_env, run_command
 
 from cnnzoo import create_model
+from cnnzoo.cli import main
 from cnnzoo.training import finetune, history_rows, train
 
 # Every test runs real commands, most of them training.
@@ -105,7 +106,7 @@ def test_predict_refuses_a_file_that_is_not_an_image_in_one_line(trained, messy_
     assert "does not decode as an image" in refused(result, "predict")
 
 
-def test_refused_commands_leave_nothing_and_the_corrected_one_runs(tmp_path, messy_digits):
+def test_refused_commands_leave_nothing_and_the_corrected_one_runs(tmp_path, messy_digits, capsys):
     one_class = tmp_path / "one_class"
     (one_class / "cats").mkdir(parents=True)
     for i in range(4):
@@ -119,9 +120,15 @@ def test_refused_commands_leave_nothing_and_the_corrected_one_runs(tmp_path, mes
         ("vgg11", "--input-shape", "8,8,3"): "too small",
         ("lenet5", "--data", one_class): "at least 2 classes",
     }
+    # The refusals run in this process (a process each cost 6 s): the exit status and the
+    # one line are the same; an uncaught exception, the Traceback, fails the test here.
     for args, message in bad.items():
-        result = cnnzoo("train", args[0], *common, *args[1:])  # the last --data counts
-        assert message in refused(result), result.stderr
+        with pytest.raises(SystemExit) as exit_:
+            main(["train", args[0], *map(str, common), *map(str, args[1:])])  # the last --data
+        stderr = capsys.readouterr().err
+        assert exit_.value.code == 2, stderr
+        assert stderr.strip().splitlines()[-1].startswith("cnnzoo train: error: "), stderr
+        assert message in stderr, stderr
         assert not run.exists(), f"{args} left {sorted(p.name for p in run.iterdir())}"
     result = cnnzoo("train", "lenet5", "--set", "variant=modern", *common)
     assert result.returncode == 0, result.stderr[-2000:]
