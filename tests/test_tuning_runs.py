@@ -12,6 +12,7 @@ import time
 import pytest
 from conftest import quiet_env, run_command
 
+from cnnzoo.cli import main
 from cnnzoo.tuning.distributed import Heartbeats, SearchCluster
 
 ENV = quiet_env()
@@ -181,8 +182,11 @@ def test_a_worker_id_in_use_by_a_live_process_is_refused(tmp_path):
     assert not heartbeats.alive("tuner0")
 
 
-@pytest.mark.slow
-def test_the_command_needs_both_distributed_flags(tmp_path, digits_folder):
-    result = run_command(tune_command(digits_folder, tmp_path, "--tuner-id", "tuner0"), env=ENV)
-    assert result.returncode == 2 and "--tuner-id and --oracle go together" in result.stderr
+def test_the_command_needs_both_distributed_flags(tmp_path, digits_folder, capsys):
+    command = tune_command(digits_folder, tmp_path, "--tuner-id", "tuner0")
+    with pytest.raises(SystemExit) as exit_:  # in this process: a usage error, no search
+        main(command[3:])  # after `python -m cnnzoo`
+    error = capsys.readouterr().err
+    assert exit_.value.code == 2 and "--tuner-id and --oracle go together" in error, error
+    assert not list(tmp_path.iterdir())  # refused before the project is made
     assert SearchCluster("tuner0").environ()["KERASTUNER_TUNER_ID"] == "tuner0"

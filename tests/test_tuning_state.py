@@ -26,7 +26,7 @@ class Killed(BaseException):
     """Stands for a kill: no trial catches it, so the search stops where it is raised."""
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def digits():
     splits = load_sample("mnist", seed=0)
     train = splits.train.images[:96], splits.train.labels[:96]
@@ -62,24 +62,41 @@ def kill_on_write(monkeypatch, name: str, nth: int):
     monkeypatch.setattr(files, "_write_file", write)
 
 
-@pytest.fixture(
-    scope="module", params=["random", pytest.param("hyperband", marks=pytest.mark.slow)]
-)
-def interrupted(request, digits, tmp_path_factory):
+def interrupt_a_search(digits, directory, tuner):
     """A search stopped as its second trial starts training (trial 0 ended), and the state
     its oracle had then: ``(tuner, project folder, oracle state)``. (KerasTuner writes
     nothing more of a trial until it has trained, so this is what a kill at any moment of
     that training leaves on disk, the checkpoint aside.)"""
-    directory = tmp_path_factory.mktemp(request.param)
     with pytest.MonkeyPatch.context() as monkeypatch:
         kill_on_write(monkeypatch, "build_config.json", 2)
         with pytest.raises(Killed):
-            run_search(digits, directory, request.param)
+            run_search(digits, directory, tuner)
     project = directory / "project"
     assert read_json(project / "trial_1" / "trial.json")["status"] == "RUNNING"
     assert read_json(project / "trial_0" / "trial.json")["status"] == "COMPLETED"
     assert not list(project.rglob(".*.tmp")), "the temporary file is removed"
-    return request.param, project, read_json(project / "oracle.json")
+    return tuner, project, read_json(project / "oracle.json")
+
+
+@pytest.fixture(scope="session")
+def interruptions(digits, tmp_path_factory):
+    """``interruptions(tuner)``: :func:`interrupt_a_search` once per tuner and worker. (A
+    module-scoped fixture with parameters was made again whenever its parameter changed or
+    another module's test ran in between: up to 9 times a session, 12 to 22 s each.)"""
+    made = {}
+
+    def interrupted(tuner):
+        if tuner not in made:
+            made[tuner] = interrupt_a_search(digits, tmp_path_factory.mktemp(tuner), tuner)
+        return made[tuner]
+
+    return interrupted
+
+
+@pytest.fixture(params=["random", pytest.param("hyperband", marks=pytest.mark.slow)])
+def interrupted(request, interruptions):
+    """The interrupted search of the parameter's tuner (tests copy it before changing it)."""
+    return interruptions(request.param)
 
 
 def copy_project(interrupted, tmp_path):
