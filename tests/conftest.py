@@ -55,7 +55,11 @@ def small_kwargs(name: str, channels: int | None = None, num_classes: int = 5) -
 
 def pytest_collection_modifyitems(items):
     """The slow tests first (in their order), so that under pytest-xdist the longest start
-    early instead of running alone at the end."""
+    early instead of running alone at the end.
+
+    This splits a module's tests in two (and worksteal splits them further), and pytest
+    tears a module-scoped fixture down whenever the next test is another module's: a
+    fixture that trains or searches is session-scoped instead (made once per worker)."""
     items.sort(key=lambda item: item.get_closest_marker("slow") is None)
 
 

@@ -158,7 +158,7 @@ def _cli(*args) -> tuple[int, str, str]:
     return status, out.getvalue(), err.getvalue()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def evaluated(tmp_path_factory):
     """One epoch of LeNet-5 on the bundled sample (10 classes, a test split), then
     ``cnnzoo evaluate RUN --tta flip crops``: ``(run, report text)``."""

@@ -66,7 +66,7 @@ def lenet(seed: int) -> keras.Model:
     return create_model("lenet5_modern", input_shape=(SIZE, SIZE, 1), num_classes=4)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def planted():
     """A LeNet-5 trained to 100% test accuracy on the planted patches (about 3 s)."""
     images, labels, _ = planted_patches(1500, seed=0)
@@ -297,7 +297,7 @@ def test_other_backends_give_the_same_maps(planted, tmp_path, backend):
 QUADRANTS = ("top_left", "top_right", "bottom_left", "bottom_right")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def planted_run(planted, tmp_path_factory):
     """A run folder as 'cnnzoo train' writes it, of the planted-patch LeNet-5 behind a
     0-255 rescaling (a nested model), and three test images as PNG files."""

@@ -51,7 +51,7 @@ def table_row(stdout: str, label: str) -> list[str]:
     return re.split(r"\s{2,}", line.strip())
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def run(tmp_path_factory):
     """A three-epoch LeNet-5 run on 60 real digits (0, 1, 7): 12 validation images."""
     root = tmp_path_factory.mktemp("export")
@@ -67,7 +67,7 @@ def run(tmp_path_factory):
     return root / "run"
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def exported(run):
     """``{label: (status, stdout, stderr)}`` of each export into ``RUN/export``."""
     return {label: export(run, *args) for label, args in EXPORTS.items()}

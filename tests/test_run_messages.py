@@ -44,7 +44,7 @@ def refused(result, command: str = "train") -> str:
     return last
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def messy_digits(digits_folder, tmp_path_factory):
     """The 24 real digits of ``digits_folder`` (3s and 8s), plus 4 text files named .png
     and 3 truncated PNGs: 7 files the scan skips."""
@@ -58,7 +58,7 @@ def messy_digits(digits_folder, tmp_path_factory):
     return root
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def trained(messy_digits, tmp_path_factory):
     """``cnnzoo train`` on the messy folder, 2 epochs of 3 batches (steps_per_execution
     8 by default: more than an epoch has)."""
