@@ -140,17 +140,20 @@ class StopBeforeEpoch(keras.callbacks.Callback):
 
 
 @pytest.mark.slow
-def test_a_resumed_auto_run_takes_the_recorded_rate_without_sweeping(tmp_path, monkeypatch):
-    settings = {"epochs": 2, "learning_rate": "auto", "out": tmp_path / "run", "verbose": 0}
-    with pytest.raises(KeyboardInterrupt):
-        train("lenet5", callbacks=[StopBeforeEpoch(1)], **settings)
+def test_a_resumed_auto_run_takes_the_recorded_rate_without_sweeping(
+    tmp_path, monkeypatch, digits_folder
+):
+    settings = {"epochs": 2, "learning_rate": "auto", "out": tmp_path / "run", "verbose": 0,
+                "batch_size": 8}  # fmt: skip
+    with pytest.raises(KeyboardInterrupt):  # 24 digits: what is resumed is the point
+        train("lenet5", digits_folder, callbacks=[StopBeforeEpoch(1)], **settings)
     recorded = json.loads((tmp_path / "run" / "config.json").read_text())["lr_find"]
 
     def no_sweep(*args, **kwargs):
         raise AssertionError("the finder ran again on resume")
 
     monkeypatch.setattr(run_module, "sweep", no_sweep)
-    result = train("lenet5", resume=True, **settings)
+    result = train("lenet5", digits_folder, resume=True, **settings)
     assert result.epochs == 2
     assert json.loads((tmp_path / "run" / "config.json").read_text())["lr_find"] == recorded
     assert float(result.model.optimizer.learning_rate) == pytest.approx(recorded["learning_rate"])
