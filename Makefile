@@ -50,8 +50,8 @@ $(VENV)/.installed-backends: pyproject.toml $(VENV)/.installed-test
 # default backend: torchvision's (tests/test_equivalence.py) and keras.applications' with
 # the deeper ResNets that `make test` leaves to this run (tests/test_keras_parity.py).
 test-backends: $(VENV)/.installed-backends
-	KERAS_BACKEND=jax $(PY) -m pytest -n 2 tests/test_portable.py tests/test_distributed.py
-	KERAS_BACKEND=torch $(PY) -m pytest -n 2 tests/test_portable.py tests/test_distributed.py
+	KERAS_BACKEND=jax $(PY) -m pytest -n 2 tests/test_portable.py tests/test_distributed.py tests/test_run_state.py
+	KERAS_BACKEND=torch $(PY) -m pytest -n 2 tests/test_portable.py tests/test_distributed.py tests/test_run_state.py
 	$(PY) -m pytest -n 2 --dist worksteal tests/test_equivalence.py tests/test_keras_parity.py
 
 # The parity table of the Pretrained weights guide: every port against its reference on the

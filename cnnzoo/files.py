@@ -12,10 +12,10 @@ from pathlib import Path
 from typing import Any
 
 
-def _write_file(path: Path, text: str) -> None:
-    """Writes ``text`` to a new file at ``path`` and flushes it to the disk."""
-    with open(path, "x", encoding="utf-8") as file:
-        file.write(text)
+def _write_file(path: Path, data: bytes) -> None:
+    """Writes ``data`` to a new file at ``path`` and flushes it to the disk."""
+    with open(path, "xb") as file:
+        file.write(data)
         file.flush()
         os.fsync(file.fileno())
 
@@ -31,13 +31,18 @@ def write_text(path: str | Path, text: str) -> None:
         >>> path.read_text(), sorted(p.name for p in path.parent.iterdir())
         ('{"a": 1}', ['state.json'])
     """
+    write_bytes(path, text.encode("utf-8"))
+
+
+def write_bytes(path: str | Path, data: bytes) -> None:
+    """Writes ``data`` to ``path`` atomically (see :func:`write_text`)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     # A name of its own per writer (a chief and a worker may write the same file), made
     # here rather than by mkstemp so that the file gets the usual permissions.
     partial = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
     try:
-        _write_file(partial, text)
+        _write_file(partial, data)
         os.replace(partial, path)
     except BaseException:
         with contextlib.suppress(OSError):

@@ -8,6 +8,7 @@ import csv
 import io
 import json
 import math
+import threading
 from pathlib import Path
 
 import keras
@@ -15,6 +16,7 @@ import keras
 from cnnzoo import _compat
 from cnnzoo.files import write_text
 from cnnzoo.training.messages import phase_header
+from cnnzoo.training.state import LEGACY_FILE, STATE_FILE, RunState, state_variables, values_of
 
 
 class TrainingDivergedError(RuntimeError):
@@ -24,23 +26,34 @@ class TrainingDivergedError(RuntimeError):
 class RunBackup(keras.callbacks.Callback):
     """Backs up a run after every epoch, and keeps ``history.csv`` in step with it.
 
-    After each epoch the history row is written, then the weights (optimizer state
-    included) and the epoch number, each to a temporary file renamed into place, so a run
-    killed at any moment leaves complete files. :meth:`restore` loads the backup into a
-    compiled model and drops the history rows from the restored epoch on, so a resumed
-    run has every epoch exactly once.
+    After each epoch the history row is written, then the run's state
+    (:class:`~cnnzoo.training.state.RunState`: weights, optimizer state, the epoch and,
+    with ``monitor``, the best epoch's weights) to ``state.npz``, then ``epoch.json``, each
+    to a temporary file renamed into place, so a run killed at any moment leaves complete
+    files. :meth:`restore` loads the backup into a compiled model and drops the history
+    rows from the restored epoch on, so a resumed run has every epoch exactly once.
+
+    Args:
+        backup_dir: The run's ``backup/`` folder.
+        history_path: Its ``history.csv``.
+        columns: Fixed values added to every history row, e.g. the phase.
+        monitor: A metric whose highest value marks the best epoch (``"val_accuracy"``),
+            whose weights the state keeps; ``None``: no best epoch kept.
     """
 
-    def __init__(self, backup_dir: str | Path, history_path: str | Path, columns=None):
+    def __init__(self, backup_dir, history_path, columns=None, monitor: str | None = None):
         super().__init__()
         self.backup_dir = Path(backup_dir)
         self.history_path = Path(history_path)
-        self.columns = dict(columns or {})  # fixed values added to every row, e.g. the phase
+        self.columns = dict(columns or {})
+        self.monitor = monitor
         self.rows: list[dict[str, float]] = []
+        # The best epoch so far (numbered from 1), its score and weights.
+        self.best_epoch, self.best_score, self.best_weights = None, -math.inf, None
 
     @property
-    def weights_path(self) -> Path:
-        return self.backup_dir / "latest.weights.h5"
+    def state_path(self) -> Path:
+        return self.backup_dir / STATE_FILE
 
     @property
     def epoch_path(self) -> Path:
@@ -49,27 +62,48 @@ class RunBackup(keras.callbacks.Callback):
     def restore(self, model: keras.Model, start_epoch: int = 0) -> int:
         """Loads the backup into ``model`` and returns the epoch to continue from:
         ``start_epoch`` when there is no backup of a later epoch. History rows from that
-        epoch on are dropped."""
+        epoch on are dropped. A backup written by cnnzoo 0.x (``latest.weights.h5``) is
+        read too.
+
+        Raises:
+            ValueError: When the backup does not fit ``model``.
+        """
         epoch = start_epoch
-        if self.epoch_path.exists() and self.weights_path.exists():
+        if self.state_path.exists():
+            state = RunState.load(self.state_path)
+            if state.epoch > start_epoch:
+                state.assign_to(model)
+                epoch = state.epoch
+                self.best_epoch, self.best_score = state.best_epoch, state.best_score
+                self.best_weights = state.best
+        elif (self.backup_dir / LEGACY_FILE).exists() and self.epoch_path.exists():
             backed_up = json.loads(self.epoch_path.read_text())["epoch"]
             if backed_up > start_epoch:
-                if model.optimizer is not None and not model.optimizer.built:
-                    model.optimizer.build(model.trainable_variables)  # its state is in the file
-                model.load_weights(self.weights_path)
+                state_variables(model)  # the optimizer built: its state is in the file
+                model.load_weights(self.backup_dir / LEGACY_FILE)
                 epoch = backed_up
         self.rows = [row for row in history_rows(self.history_path) if row["epoch"] < epoch]
+        if self.monitor and self.best_weights is None:  # 0.x kept its best in model.keras
+            scores = [row[self.monitor] for row in self.rows if self.monitor in row]
+            self.best_score = max(scores, default=-math.inf)
         self._write_history()
         return epoch
 
     def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
         row = {"epoch": epoch, **self.columns}
-        for key, value in (logs or {}).items():
+        for key, value in logs.items():
             row[key] = float(keras.ops.convert_to_numpy(value))
         self.rows.append(row)
         self._write_history()
-        self.backup_dir.mkdir(parents=True, exist_ok=True)
-        save_weights_atomically(self.model, self.weights_path)
+        score = row.get(self.monitor, math.nan) if self.monitor else math.nan
+        if score > self.best_score:  # as ModelCheckpoint(mode="max"): NaN never is
+            self.best_epoch, self.best_score = epoch + 1, score
+            self.best_weights = values_of(self.model.weights)
+        RunState(
+            epoch + 1, values_of(state_variables(self.model)), self.best_weights,
+            best_epoch=self.best_epoch, best_score=self.best_score,
+        ).save(self.state_path)  # fmt: skip
         write_text(self.epoch_path, json.dumps({"epoch": epoch + 1}))
 
     def _write_history(self):
@@ -144,27 +178,55 @@ class StopOnNaN(keras.callbacks.Callback):
             write the run folder.
     """
 
+    # Keras runs batch-end hooks in threads beside the training loop when every callback
+    # allows it (JAX, PyTorch), so that the loop need not wait for each loss. The check
+    # there only notes a bad loss; the error is raised in the loop's own thread, at the
+    # next batch once every check dispatched so far is done (so the batch it names is
+    # the first bad one, however the threads ran), or at the epoch's end at the latest,
+    # after Keras has waited for them all and before any epoch-end callback (the backup).
+    async_safe = True
+
     def __init__(self, learning_rate: float, backup_dir: str | Path | None):
         super().__init__()
         self.learning_rate = learning_rate
         self.backup_dir = None if backup_dir is None else Path(backup_dir)
         self.epoch = 0
+        self._lock = threading.Lock()
+        self._dispatched = self._checked = 0
+        self._diverged: tuple[int, float] | None = None  # the first bad (batch, loss)
 
     def on_epoch_begin(self, epoch, logs=None):
         self.epoch = epoch
+        self._dispatched = self._checked = 0
+        self._diverged = None
 
-    def on_train_batch_end(self, batch, logs=None):
+    def on_train_batch_begin(self, batch, logs=None):
+        self._raise_when_known()
+        self._dispatched += 1
+
+    def on_train_batch_end(self, batch, logs=None):  # in a thread of Keras' or the loop's
         loss = (logs or {}).get("loss")
-        if loss is None:
-            return
-        loss = float(keras.ops.convert_to_numpy(loss))
-        if not math.isfinite(loss):
-            raise TrainingDivergedError(
-                f"The loss became {loss} in epoch {self.epoch + 1}, batch "
-                f"{true_step(batch, self.params) + 1}: training diverged. Try a lower learning "
-                f"rate than {self.learning_rate:g} (for example {self.learning_rate / 10:g}). "
-                + self._kept()
-            )
+        loss = math.nan if loss is None else float(keras.ops.convert_to_numpy(loss))
+        with self._lock:
+            self._checked += 1
+            bad = "loss" in (logs or {}) and not math.isfinite(loss)
+            if bad and (self._diverged is None or batch < self._diverged[0]):
+                self._diverged = (batch, loss)
+
+    def on_epoch_end(self, epoch, logs=None):
+        self._raise_when_known()  # every check is done: Keras waits for them first
+
+    def _raise_when_known(self):
+        with self._lock:
+            if self._diverged is None or self._checked < self._dispatched:
+                return
+            batch, loss = self._diverged
+        raise TrainingDivergedError(
+            f"The loss became {loss} in epoch {self.epoch + 1}, batch "
+            f"{true_step(batch, self.params) + 1}: training diverged. Try a lower learning "
+            f"rate than {self.learning_rate:g} (for example {self.learning_rate / 10:g}). "
+            + self._kept()
+        )
 
     def _kept(self) -> str:
         if self.backup_dir is None:
@@ -198,12 +260,31 @@ class TrueStepsProgbar(keras.callbacks.ProgbarLogger):
     (see :func:`true_step`). Given to ``fit`` among the callbacks, it replaces Keras'
     own."""
 
+    async_safe = True  # as Keras' own, which Keras runs in a thread beside the loop
+
     def set_params(self, params):
         super().set_params(params)
         self.params = params  # Keras' ProgbarLogger keeps only what it needs
 
     def on_train_batch_end(self, batch, logs=None):
         super().on_train_batch_end(true_step(batch, self.params), logs)
+
+
+class EpochTensorBoard(keras.callbacks.TensorBoard):
+    """Keras' TensorBoard callback writing what cnnzoo asks of it: the metrics of every
+    epoch (and on TensorFlow the training graph). Keras' own hooks each batch to write the
+    graph and per-batch metrics, which makes ``fit`` wait for every batch; on JAX and
+    PyTorch, where there is no graph to write, this one does nothing per batch and lets
+    ``fit`` run the batches ahead (``async_safe``)."""
+
+    async_safe = True
+
+    def __init__(self, log_dir):
+        super().__init__(log_dir, update_freq="epoch", profile_batch=0)
+
+    def on_train_batch_end(self, batch, logs=None):
+        if keras.backend.backend() == "tensorflow":  # never asynchronous there
+            super().on_train_batch_end(batch, logs)
 
 
 class PhaseHeader(keras.callbacks.Callback):

@@ -212,7 +212,7 @@ class MultiProcessCoordinator(Coordinator):
 
     def finish(self, folder, net: keras.Model, validation, test, history=None) -> TrainResult:
         """The best epoch's weights from process 0, evaluated by all on their shares."""
-        best = folder.best_model(net) if self.is_chief else None
+        best = folder.best_model(_local_copy(net)) if self.is_chief else None
         with self.scope():
             self.broadcast_state(net, best, optimizer=False)
             metrics = evaluate(net, validation, test)
@@ -263,6 +263,17 @@ def _local_twin(net: keras.Model) -> keras.Model:
     twin.compile(optimizer=type(net.optimizer).from_config(net.optimizer.get_config()))
     twin.optimizer.build(twin.trainable_variables)
     return twin
+
+
+def _local_copy(net: keras.Model) -> keras.Model:
+    """A copy of ``net`` made outside any distribution, compiled alike and with its
+    weights: process 0 saves the best model from it (it may not write into variables
+    placed across processes alone)."""
+    copy = keras.models.clone_model(net)
+    copy.compile_from_config(net.get_compile_config())
+    for variable, value in zip(copy.weights, net.weights, strict=True):
+        variable.assign(keras.ops.convert_to_numpy(value.value))
+    return copy
 
 
 class OutsideDistribution(keras.callbacks.Callback):

@@ -13,18 +13,18 @@ from cnnzoo.checks import check_choice, check_positive_int, check_rate
 from cnnzoo.data import pipeline
 from cnnzoo.registry import create_model
 from cnnzoo.training.callbacks import (
+    EpochTensorBoard,
     StopOnNaN,
     TrainingDivergedError,
     TrueStepsProgbar,
-    history_rows,
 )
 from cnnzoo.training.cluster import DATA_PARALLEL
 from cnnzoo.training.coordinator import Coordinator, coordinate
 from cnnzoo.training.lr_sweep import MAX_LR, MIN_LR, NUM_STEPS, PLOT_FILE, sweep
 from cnnzoo.training.messages import announce, resume_line, talks
-from cnnzoo.training.run_folder import LR_FIND_KEY, RunFolder, TrainResult
+from cnnzoo.training.run_folder import LR_FIND_KEY, RUNTIME_KEY, RunFolder, TrainResult
 from cnnzoo.training.sources import RunData, check_source
-from cnnzoo.training.steps import check_model, stored
+from cnnzoo.training.steps import check_model, runtime, stored
 
 SCHEDULES = ("constant", "cosine", "step", "plateau")
 # 8 trained LeNet-5 on the sample 1.35x faster than 1 on 2 CPU cores (benchmarks/bench_small.py,
@@ -72,7 +72,7 @@ def train(
         validation_split: Held-out fraction for sources without a validation split.
         seed: Seed of the weights, the split, the shuffling and the augmentation.
         steps_per_execution: Batches per compiled call; ``None``: 8 (1 on PyTorch).
-        cache: Keep decoded images in memory; ``"auto"``: files whose split fits in 1 GiB.
+        cache: Keep converted images in memory; ``"auto"``: when the split fits in 1 GiB.
         jit_compile: XLA compilation (``"auto"``: Keras decides).
         mixed_precision: Build the model with the ``mixed_float16`` policy.
         model_kwargs: Arguments of the model's factory, e.g. ``{"dropout": 0.3}``.
@@ -115,8 +115,8 @@ def train(
     splits = _batches(net, run_data, augment, coordinator, config)
     _compile(net, coordinator, config, splits[0], rate)
     # every setting accepted: written now (the finder's rate recorded beside the settings)
-    coordinator.create(folder, {**config, **({LR_FIND_KEY: found.record()} if found else {})},
-                       run_data)  # fmt: skip
+    recorded = {RUNTIME_KEY: runtime(net), **({LR_FIND_KEY: found.record()} if found else {})}
+    coordinator.create(folder, {**config, **recorded}, run_data)
     if found is not None:
         found.save(folder.path)
     if talk:
@@ -294,13 +294,15 @@ def _learning_rate(schedule: str, rate: float, total_steps: int):
 def _fit(net, splits, folder, coordinator, config, callbacks, tell_resume, verbose, rate):
     """Trains from the folder's backup (process 0's, in every process) to the last epoch."""
     callbacks = [*callbacks, *_callbacks(folder, config, rate)]
-    backup = folder.backup() if folder is not None else None
+    backup = folder.backup(monitor=MONITOR) if folder is not None else None
     restored, initial_epoch = coordinator.restore(net, backup)
     if backup is not None:
         callbacks.append(backup)  # last: an epoch is backed up after all have seen it
     if tell_resume:
         print(resume_line(folder.path, initial_epoch, config["epochs"]))
-    if not any(isinstance(callback, keras.callbacks.ProgbarLogger) for callback in callbacks):
+    if verbose != 0 and not any(
+        isinstance(callback, keras.callbacks.ProgbarLogger) for callback in callbacks
+    ):
         callbacks.append(TrueStepsProgbar())  # in place of Keras' own, which overshoots
     return coordinator.fit(
         net, splits[0], restored, initial_epoch, callbacks, validation_data=splits[1],
@@ -310,31 +312,25 @@ def _fit(net, splits, folder, coordinator, config, callbacks, tell_resume, verbo
 
 
 def _cache(cache, split, net: keras.Model) -> bool:
-    """``cache="auto"``: files decoded once, when the split fits in :data:`CACHE_LIMIT`."""
+    """``cache="auto"``: images decoded and converted once, when the split fits in
+    :data:`CACHE_LIMIT` (arrays too: converting them again every epoch takes CPU time
+    from the training steps)."""
     if cache != "auto":
         return cache
     cardinality = getattr(split, "cardinality", None)
-    if cardinality is None:  # arrays: already in memory, nothing to decode again
-        return False
-    count = int(cardinality())
+    count = len(split[0]) if cardinality is None else int(cardinality())
     pixels = math.prod(size or 1 for size in net.input_shape[1:])
     return count >= 0 and count * pixels * 4 <= CACHE_LIMIT
 
 
 def _callbacks(folder: RunFolder | None, config: dict, rate: float) -> list:
     """Every process stops, early or on NaN, and lowers the rate alike (they see the same
-    global metrics); only process 0 (which has the folder) writes the checkpoint and logs."""
+    global metrics); only process 0 (which has the folder) writes the logs. The best
+    epoch's weights are kept by the backup (see :class:`~cnnzoo.training.callbacks.RunBackup`)."""
     patience = config["patience"]
     callbacks = [StopOnNaN(rate, folder.backup_dir if folder else None)]
     if folder is not None:
-        best = [row[MONITOR] for row in history_rows(folder.history_path) if MONITOR in row]
-        callbacks += [
-            keras.callbacks.ModelCheckpoint(
-                folder.model_path, monitor=MONITOR, mode="max", save_best_only=True,
-                initial_value_threshold=max(best) if best else None,
-            ),
-            keras.callbacks.TensorBoard(folder.path / "logs"),
-        ]  # fmt: skip
+        callbacks.append(EpochTensorBoard(folder.path / "logs"))
     if patience is not None:
         callbacks.append(keras.callbacks.EarlyStopping(MONITOR, mode="max", patience=patience))
     if config["schedule"] == "plateau":

@@ -18,6 +18,7 @@ from cnnzoo.data.folder import CLASS_MAP_FILE, REPORT_FILE
 from cnnzoo.data.scan import FolderReport
 from cnnzoo.files import write_text
 from cnnzoo.training.callbacks import RunBackup, history_rows
+from cnnzoo.training.state import STATE_FILE, RunState, assign
 from cnnzoo.viz import learning_curves
 
 CONFIG_FILE = "config.json"
@@ -25,9 +26,11 @@ METRICS_FILE = "metrics.json"
 MODEL_FILE = "model.keras"
 HISTORY_FILE = "history.csv"
 # What a run records in config.json as it starts, beside the settings it was given (the
-# rate learning_rate="auto" found): not a setting, so a resume does not compare it.
+# rate learning_rate="auto" found, what was chosen for the backend and devices): not a
+# setting, so a resume does not compare it (and may run on another backend).
 LR_FIND_KEY = "lr_find"
-RECORDED = (LR_FIND_KEY,)
+RUNTIME_KEY = "runtime"
+RECORDED = (LR_FIND_KEY, RUNTIME_KEY)
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,13 @@ class TrainResult:
     @property
     def epochs(self) -> int:
         return len(self.history.get("loss", []))
+
+
+def save_model(model: keras.Model, path: Path) -> None:
+    """``model.save`` to a temporary file renamed into place."""
+    partial = path.with_name(f".{path.stem}.partial.keras")
+    model.save(partial)
+    partial.replace(path)
 
 
 def load_run_model(path: Path) -> keras.Model:
@@ -189,10 +199,11 @@ class RunFolder:
         """Writes the file ``name`` of the folder atomically."""
         write_text(self.path / name, text)
 
-    def backup(self) -> RunBackup:
+    def backup(self, monitor: str | None = None) -> RunBackup:
         """The callback that backs the run up after every epoch (its ``restore`` resumes
-        a model from the last one)."""
-        return RunBackup(self.backup_dir, self.history_path)
+        a model from the last one), keeping the weights of the epoch with the best
+        ``monitor``."""
+        return RunBackup(self.backup_dir, self.history_path, monitor=monitor)
 
     def history(self) -> dict[str, list[float]]:
         """``history.csv`` as ``History.history``: metric name to per-epoch values."""
@@ -201,10 +212,16 @@ class RunFolder:
         return {key: [row[key] for row in rows] for key in keys}
 
     def best_model(self, last: keras.Model) -> keras.Model:
-        """The best epoch's model, reloaded; ``last`` is saved in its place when the file
-        is missing (only if removed by hand mid-run)."""
-        if not self.model_path.exists():
-            last.save(self.model_path)
+        """Saves the best epoch's model as ``model.keras`` and reloads it: ``last`` (the
+        model as training left it) with the best weights of the backup. Without them,
+        ``last`` itself, unless a run of cnnzoo 0.x saved its best ``model.keras``
+        already."""
+        state_path = self.backup_dir / STATE_FILE
+        best = RunState.load(state_path).best if state_path.exists() else None
+        if best is not None:
+            assign(last.weights, best, "The best epoch's weights in the run's backup")
+        if best is not None or not self.model_path.exists():
+            save_model(last, self.model_path)
         return load_run_model(self.model_path)
 
     def finish(self, best: keras.Model, metrics: dict[str, float]) -> TrainResult:
