@@ -17,12 +17,17 @@ and every callback's end-of-epoch work. Images per second are 3,600 over the med
 the first (tracing) excluded. The sides alternate which goes first in each repeat; the
 ratio printed is the median of the per-repeat ratios ``train/fit`` (1.00: no overhead).
 
+``finetune()`` is measured the same way (``--finetune lenet5``, the default): one phase
+training the whole network from untrained weights (a ``.keras`` file), patience off,
+against a plain ``fit`` of a copy of the model it fine-tuned (same layers and head),
+compiled as its phase is (Adam at 1e-3, one step per call).
+
 Last, a plain PyTorch loop trains the same LeNet-5 (same layers, 61,706 parameters) on the
 same arrays, batch 32, Adam at 1e-3, validating every epoch; each backend's ``train()`` is
 given as a ratio to it. Skipped with a note when PyTorch is not installed.
 
     .venv/bin/python benchmarks/bench_speed.py [--backends tensorflow,jax,torch]
-        [--models lenet5,resnet20] [--epochs 5] [--repeats 3]
+        [--models lenet5,resnet20] [--finetune lenet5] [--epochs 5] [--repeats 3]
 """
 
 from __future__ import annotations
@@ -50,16 +55,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--backends", default="tensorflow,jax,torch")
     parser.add_argument("--models", default="lenet5,resnet20")
+    parser.add_argument("--finetune", default="lenet5", help="'': no finetune() row")
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    models = args.models.split(",")
+    models = [name for name in args.models.split(",") if name]
     if args.worker == "torch-loop":
         print(json.dumps(torch_loop(args.epochs, args.repeats)))
         return
     if args.worker:
-        print(json.dumps(keras_worker(models, args.epochs, args.repeats)))
+        print(json.dumps(keras_worker(models, args.finetune, args.epochs, args.repeats)))
         return
     results = {}
     for backend in args.backends.split(","):
@@ -69,11 +75,11 @@ def main() -> None:
         results[backend] = run_worker(backend, args)
     print(f"\ntrain() against plain model.fit, {args.epochs} epochs, {args.repeats} repeats "
           "(images per second, median epoch after the first)")  # fmt: skip
-    print(f"{'backend':<11}{'model':<10}{'train()':>9}{'fit':>9}{'ratio':>7}  chosen")
+    print(f"{'backend':<11}{'model':<20}{'cnnzoo':>8}{'fit':>8}{'ratio':>7}  chosen")
     for backend, rows in results.items():
         for model, row in rows.items():
             print(
-                f"{backend:<11}{model:<10}{row['train']:>9.0f}{row['fit']:>9.0f}"
+                f"{backend:<11}{model:<20}{row['train']:>8.0f}{row['fit']:>8.0f}"
                 f"{row['ratio']:>7.2f}  steps_per_execution={row['steps_per_execution']}, "
                 f"jit_compile={row['jit_compile']}"
             )
@@ -94,19 +100,20 @@ def run_worker(name: str, args) -> dict:
     if name != "torch-loop":
         env["KERAS_BACKEND"] = name
     command = [sys.executable, __file__, "--worker", name, "--models", args.models,
-               "--epochs", str(args.epochs), "--repeats", str(args.repeats)]  # fmt: skip
+               "--epochs", str(args.epochs), "--repeats", str(args.repeats),
+               "--finetune", args.finetune]  # fmt: skip
     done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         sys.exit(f"worker {name} failed:\n{done.stderr[-3000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def keras_worker(models: list[str], epochs: int, repeats: int) -> dict:
+def keras_worker(models: list[str], finetuned: str, epochs: int, repeats: int) -> dict:
     import keras
 
     from cnnzoo import create_model
     from cnnzoo.data import load_sample
-    from cnnzoo.training import train
+    from cnnzoo.training import finetune, train
 
     splits = load_sample("mnist", seed=0)
     x, y = splits.train.images * 255, splits.train.labels
@@ -149,7 +156,40 @@ def keras_worker(models: list[str], epochs: int, repeats: int) -> dict:
                   verbose=0, callbacks=[clock])  # fmt: skip
         return clock.speed()
 
+    def with_finetune(name):
+        clock, start = Clock(), os.path.join(tempfile.mkdtemp(), "start.keras")
+        create_model(name, num_classes=10, **MODELS[name]).save(start)  # untrained weights
+        result = finetune(
+            name, "mnist-sample", weights=start, out=tempfile.mkdtemp(), batch_size=BATCH,
+            verbose=0,
+            phases=[{"epochs": epochs, "patience": None, "trainable_stages": None}],
+            callbacks=[clock], model_kwargs=MODELS[name],
+        )  # fmt: skip
+        return clock.speed(), result.model
+
+    def with_fit_like(tuned):
+        model = keras.models.clone_model(tuned)  # the same layers, frozen alike
+        model.compile(optimizer=keras.optimizers.Adam(RATE),
+                      loss="sparse_categorical_crossentropy", metrics=["accuracy"])  # fmt: skip
+        clock = Clock()
+        model.fit(x, y, batch_size=BATCH, epochs=epochs, validation_data=validation,
+                  verbose=0, callbacks=[clock])  # fmt: skip
+        return clock.speed()
+
     results = {}
+    if finetuned:
+        ratios, tunes, fits = [], [], []
+        for _ in range(repeats):
+            speed, tuned = with_finetune(finetuned)
+            plain = with_fit_like(tuned)
+            tunes.append(speed)
+            fits.append(plain)
+            ratios.append(speed / plain)
+        results[f"{finetuned} (finetune)"] = {
+            "train": statistics.median(tunes), "fit": statistics.median(fits),
+            "ratio": statistics.median(ratios), "jit_compile": tuned.jit_compile,
+            "steps_per_execution": tuned.steps_per_execution,
+        }  # fmt: skip
     for name in models:
         ratios, trains, fits = [], [], []
         for repeat in range(repeats):

@@ -17,6 +17,7 @@ from cnnzoo.models.common_args import with_pretrained_arguments
 from cnnzoo.pretrained.sources import is_tag, resolve
 from cnnzoo.registry import create_model
 from cnnzoo.training.callbacks import (
+    EpochTensorBoard,
     PhaseBackup,
     PhaseHeader,
     StopOnNaN,
@@ -27,7 +28,7 @@ from cnnzoo.training.lr_sweep import sweep
 from cnnzoo.training.messages import announce, talks
 from cnnzoo.training.run_folder import CONFIG_FILE, LR_FIND_KEY, RunFolder, TrainResult
 from cnnzoo.training.sources import RunData, check_source
-from cnnzoo.training.steps import check_model, stored
+from cnnzoo.training.steps import cached, check_model, stored
 from cnnzoo.transfer import fit_in_phases, replace_head
 from cnnzoo.transfer.finetune import Phase, _default_loss, resolve_phases
 from cnnzoo.transfer.freezing import unfreeze
@@ -212,6 +213,7 @@ def _batches(net: keras.Model, run_data: RunData, config: dict, mode: str | None
             split, net, training=training, batch_size=config["batch_size"],
             augment=config["augment"] if training else None,
             input_range=run_data.input_range, seed=config["seed"],
+            cache=cached("auto", split, net),
         )  # fmt: skip
         if mode is None:
             return dataset
@@ -252,7 +254,7 @@ def _run_phases(
             layer_decay=layer_decay,
             callbacks=[
                 *header, *callbacks, StopOnNaN(phase.learning_rate, backup_dir),
-                keras.callbacks.TensorBoard(run_dir / "logs"), backup,
+                EpochTensorBoard(run_dir / "logs"), backup,
             ],
         )  # fmt: skip
         epoch = backup.next_epoch

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -24,13 +23,12 @@ from cnnzoo.training.lr_sweep import MAX_LR, MIN_LR, NUM_STEPS, PLOT_FILE, sweep
 from cnnzoo.training.messages import announce, resume_line, talks
 from cnnzoo.training.run_folder import LR_FIND_KEY, RUNTIME_KEY, RunFolder, TrainResult
 from cnnzoo.training.sources import RunData, check_source
-from cnnzoo.training.steps import check_model, runtime, stored
+from cnnzoo.training.steps import cached, check_model, runtime, stored
 
 SCHEDULES = ("constant", "cosine", "step", "plateau")
 # 8 trained LeNet-5 on the sample 1.35x faster than 1 on 2 CPU cores (benchmarks/bench_small.py,
 # part (c)); callbacks that act per batch (progress bar, NaN check) then run every 8 batches.
 DEFAULT_STEPS_PER_EXECUTION = 8
-CACHE_LIMIT = 1 << 30  # cache="auto" keeps decoded images in memory up to 1 GiB a split
 MONITOR = "val_accuracy"  # the best model is the one with the best validation accuracy
 
 
@@ -231,7 +229,7 @@ def _batches(net, run_data: RunData, augment, coordinator: Coordinator, config: 
             batch_size=coordinator.local_batch_size(config["batch_size"]),
             drop_remainder=coordinator.drop_remainder, input_range=run_data.input_range,
             seed=config["seed"], one_hot=one_hot, num_classes=len(run_data.class_names),
-            cache=_cache(config["cache"], split, net),
+            cache=cached(config["cache"], split, net),
         )  # fmt: skip
 
     train_batches = batches(run_data.train, True)
@@ -309,18 +307,6 @@ def _fit(net, splits, folder, coordinator, config, callbacks, tell_resume, verbo
         epochs=config["epochs"], shuffle=False,  # the pipeline shuffles
         verbose=verbose if coordinator.is_chief else 0,
     )  # fmt: skip
-
-
-def _cache(cache, split, net: keras.Model) -> bool:
-    """``cache="auto"``: images decoded and converted once, when the split fits in
-    :data:`CACHE_LIMIT` (arrays too: converting them again every epoch takes CPU time
-    from the training steps)."""
-    if cache != "auto":
-        return cache
-    cardinality = getattr(split, "cardinality", None)
-    count = len(split[0]) if cardinality is None else int(cardinality())
-    pixels = math.prod(size or 1 for size in net.input_shape[1:])
-    return count >= 0 and count * pixels * 4 <= CACHE_LIMIT
 
 
 def _callbacks(folder: RunFolder | None, config: dict, rate: float) -> list:

@@ -37,8 +37,10 @@ def state_variables(model: keras.Model) -> list:
 
 
 def values_of(variables) -> list[np.ndarray]:
-    """Numpy copies of the variables' values."""
-    return [np.array(keras.ops.convert_to_numpy(variable.value)) for variable in variables]
+    """Numpy copies of the variables' values (mirrored ones too: a scalar
+    ``MirroredVariable`` has no usable ``__array__``, so each is read as a tensor)."""
+    tensor, numpy = keras.ops.convert_to_tensor, keras.ops.convert_to_numpy
+    return [np.array(numpy(tensor(variable))) for variable in variables]
 
 
 @dataclass

@@ -4,10 +4,13 @@
 from __future__ import annotations
 
 import json
+import math
 
 import keras
 
 from cnnzoo.registry import model_info
+
+CACHE_LIMIT = 1 << 30  # cache="auto" keeps converted images in memory up to 1 GiB a split
 
 
 def check_model(model) -> str:
@@ -60,10 +63,22 @@ def runtime(net: keras.Model) -> dict:
     }  # fmt: skip
 
 
+def cached(cache, split, net: keras.Model) -> bool:
+    """``cache="auto"``: images decoded and converted once, when the split fits in
+    ``CACHE_LIMIT`` (arrays too: converting them again every epoch takes CPU time
+    from the training steps)."""
+    if cache != "auto":
+        return cache
+    cardinality = getattr(split, "cardinality", None)
+    count = len(split[0]) if cardinality is None else int(cardinality())
+    pixels = math.prod(size or 1 for size in net.input_shape[1:])
+    return count >= 0 and count * pixels * 4 <= CACHE_LIMIT
+
+
 def stored(config: dict) -> dict:
     """``config`` as it reads back from ``config.json`` (tuples become lists, ...), so that
     a resumed run compares like with like."""
     return json.loads(json.dumps(config, default=repr))
 
 
-__all__ = ["check_model", "runtime", "stored"]
+__all__ = ["cached", "check_model", "runtime", "stored"]
