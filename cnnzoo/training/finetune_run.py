@@ -9,6 +9,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import keras
+import numpy as np
 
 from cnnzoo.checks import check_choice, check_positive_int, check_rate
 from cnnzoo.data import pipeline
@@ -16,6 +17,7 @@ from cnnzoo.files import write_text
 from cnnzoo.models.common_args import with_pretrained_arguments
 from cnnzoo.pretrained.sources import is_tag, resolve
 from cnnzoo.registry import create_model
+from cnnzoo.training.batches import ArrayBatches, wanted
 from cnnzoo.training.callbacks import (
     EpochTensorBoard,
     PhaseBackup,
@@ -206,18 +208,30 @@ def _check_settings(model, weights, batch_size, dropout, pooling, validation_spl
 
 def _batches(net: keras.Model, run_data: RunData, config: dict, mode: str | None) -> tuple:
     """The training, validation and test batches (test: ``None`` without a test split),
-    preprocessed for ImageNet weights (``mode``)."""
+    preprocessed for ImageNet weights (``mode``); on JAX and PyTorch, in memory when they
+    fit (see :mod:`cnnzoo.training.batches`)."""
+    arrays = wanted(config["augment"], distributed=False)
 
     def batches(split, training):
+        cache = cached("auto", split, net)
+        in_memory = arrays and cache
         dataset = pipeline(
-            split, net, training=training, batch_size=config["batch_size"],
+            split, net, training=training and not in_memory, batch_size=config["batch_size"],
             augment=config["augment"] if training else None,
             input_range=run_data.input_range, seed=config["seed"],
-            cache=cached("auto", split, net),
+            cache=cache and not in_memory,
         )  # fmt: skip
-        if mode is None:
-            return dataset
-        return dataset.map(lambda x, y: (imagenet_preprocessing(x, mode), y))
+        if in_memory:  # preprocessed as arrays: Keras' ops run on the backend, not in tf.data
+            read = ArrayBatches.read(
+                dataset, config["batch_size"], shuffle=training, seed=config["seed"]
+            )
+            read.images = np.asarray(
+                keras.ops.convert_to_numpy(imagenet_preprocessing(read.images, mode))
+            )
+            return read
+        if mode is not None:
+            dataset = dataset.map(lambda x, y: (imagenet_preprocessing(x, mode), y))
+        return dataset
 
     train_batches = batches(run_data.train, True)
     validation = batches(run_data.validation, False)

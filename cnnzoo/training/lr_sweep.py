@@ -295,7 +295,8 @@ def sweep(
 
     Args:
         model: The model, with the head and the trainable layers it will train with.
-        batches: A ``tf.data.Dataset`` of ``(images, labels)`` batches.
+        batches: A ``tf.data.Dataset`` of ``(images, labels)`` batches (or
+            :class:`~cnnzoo.training.batches.ArrayBatches`).
         loss: The loss it will train with.
         optimizer: A Keras optimizer name.
         min_lr: The first rate.
@@ -328,6 +329,8 @@ def sweep(
         jit_compile=jit_compile,
     )
     recorder = _Recorder(smoothing, diverge_factor)
+    if hasattr(batches, "as_dataset"):  # ArrayBatches: fit cannot repeat them
+        batches = batches.as_dataset()
     copy.fit(batches.repeat(), steps_per_epoch=num_steps, epochs=1, verbose=0, callbacks=[recorder],
              shuffle=False)  # fmt: skip
     if len(recorder.losses) < 2:

@@ -11,6 +11,7 @@ import keras
 from cnnzoo.checks import check_choice, check_positive_int, check_rate
 from cnnzoo.data import pipeline
 from cnnzoo.registry import create_model
+from cnnzoo.training.batches import ArrayBatches, wanted
 from cnnzoo.training.callbacks import (
     EpochTensorBoard,
     StopOnNaN,
@@ -110,7 +111,7 @@ def train(
     run_data = coordinator.read_data(config)
     net = _build(model, model_kwargs or {}, len(run_data.class_names), coordinator, config)
     rate, found = _rate(net, run_data, augment, coordinator, config, folder, talk)
-    splits = _batches(net, run_data, augment, coordinator, config)
+    splits = _batches(net, run_data, augment, coordinator, config, for_fit=True)
     _compile(net, coordinator, config, splits[0], rate)
     # every setting accepted: written now (the finder's rate recorded beside the settings)
     recorded = {RUNTIME_KEY: runtime(net), **({LR_FIND_KEY: found.record()} if found else {})}
@@ -219,18 +220,26 @@ def _make(model, model_kwargs, num_classes: int, coordinator: Coordinator, confi
         keras.mixed_precision.set_global_policy(policy)
 
 
-def _batches(net, run_data: RunData, augment, coordinator: Coordinator, config: dict) -> tuple:
-    """The training, validation and test batches (test: ``None`` without a test split)."""
+def _batches(net, run_data: RunData, augment, coordinator, config: dict, for_fit=False) -> tuple:
+    """The training, validation and test batches (test: ``None`` without a test split);
+    ``for_fit``: as :class:`~cnnzoo.training.batches.ArrayBatches` where they are faster."""
     one_hot = config["label_smoothing"] > 0
+    arrays = for_fit and wanted(augment, coordinator.engine is not None)
 
     def batches(split, training):
-        return pipeline(
-            split, net, training=training, augment=augment if training else None,
-            batch_size=coordinator.local_batch_size(config["batch_size"]),
+        cache = cached(config["cache"], split, net)
+        in_memory = arrays and cache
+        batch_size = coordinator.local_batch_size(config["batch_size"])
+        dataset = pipeline(
+            split, net, training=training and not in_memory,
+            augment=augment if training else None, batch_size=batch_size,
             drop_remainder=coordinator.drop_remainder, input_range=run_data.input_range,
             seed=config["seed"], one_hot=one_hot, num_classes=len(run_data.class_names),
-            cache=cached(config["cache"], split, net),
+            cache=cache and not in_memory,
         )  # fmt: skip
+        if in_memory:
+            return ArrayBatches.read(dataset, batch_size, shuffle=training, seed=config["seed"])
+        return dataset
 
     train_batches = batches(run_data.train, True)
     validation = batches(run_data.validation, False)
@@ -269,7 +278,7 @@ def _rate(net, run_data, augment, coordinator, config, folder, talk) -> tuple:
 
 
 def _compile(net: keras.Model, coordinator: Coordinator, config: dict, batches, rate) -> None:
-    steps = int(batches.cardinality())
+    steps = len(batches) if isinstance(batches, ArrayBatches) else int(batches.cardinality())
     total_steps = max(1, config["epochs"] * steps) if steps > 0 else 10_000
     rate = _learning_rate(config["schedule"], rate, total_steps)
     coordinator.compile(
