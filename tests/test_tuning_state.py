@@ -48,16 +48,16 @@ def run_search(digits, directory, tuner="random"):
 
 def kill_on_write(monkeypatch, name: str, nth: int):
     """Raises :class:`Killed` on the ``nth`` write of a file called ``name``, half of
-    its text written (as a kill mid-write would leave it)."""
+    its bytes written (as a kill mid-write would leave it)."""
     original, seen = files._write_file, []
 
-    def write(path, text):
+    def write(path, data):
         if os.path.basename(str(path)).startswith(f".{name}."):
             seen.append(path)
             if len(seen) == nth:
-                original(path, text[: len(text) // 2])
+                original(path, data[: len(data) // 2])
                 raise Killed(path)
-        original(path, text)
+        original(path, data)
 
     monkeypatch.setattr(files, "_write_file", write)
 
@@ -265,14 +265,14 @@ KILLER = textwrap.dedent(
     name, nth, directory = sys.argv[1], int(sys.argv[2]), sys.argv[3]
     write, seen = files._write_file, []
 
-    def killing_write(path, text):
+    def killing_write(path, data):
         if os.path.basename(str(path)).startswith("." + name + "."):
             seen.append(path)
             if len(seen) == nth:
-                with open(path, "w") as file:
-                    file.write(text[: len(text) // 2])
+                with open(path, "wb") as file:
+                    file.write(data[: len(data) // 2])
                 os.kill(os.getpid(), signal.SIGKILL)
-        write(path, text)
+        write(path, data)
 
     files._write_file = killing_write
     splits = load_sample("mnist", seed=0)
