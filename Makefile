@@ -44,8 +44,9 @@ $(VENV)/.installed-backends: pyproject.toml $(VENV)/.installed-test
 	$(PY) -m pip install --quiet --no-deps "torchvision==0.28.0"
 	touch $@
 
-# tests/test_portable.py (models, custom layers, training and fine-tuning runs) and
-# tests/test_distributed.py (two training processes on 127.0.0.1 on JAX) on JAX and
+# tests/test_portable.py (models, custom layers, training and fine-tuning runs),
+# tests/test_distributed.py (two training processes on 127.0.0.1 on JAX) and
+# tests/test_run_state.py (the backup, the NaN check in Keras' threads) on JAX and
 # PyTorch; `make test` runs it on TensorFlow. Then every port against its reference on the
 # default backend: torchvision's (tests/test_equivalence.py) and keras.applications' with
 # the deeper ResNets that `make test` leaves to this run (tests/test_keras_parity.py).
