@@ -137,3 +137,23 @@ def test_layer_decay_scales_each_stage_step_and_survives_a_reload(tmp_path):
     assert learning_rates(reloaded.optimizer) == {
         "stage1": 0.0125, "stage2": 0.025, "stage3": 0.05, "head": 0.1
     }  # fmt: skip
+
+
+def test_train_feeds_fit_numpy_batches_off_tensorflow_and_tf_data_on_it():
+    """Keras converts tf.data batches one by one on JAX and PyTorch (benchmarks/bench_speed.py):
+    there, an in-memory split without augmentation reaches fit as numpy batches."""
+    import tensorflow as tf
+
+    from cnnzoo.training.batches import ArrayBatches
+    from cnnzoo.training.coordinator import Coordinator
+    from cnnzoo.training.run import _batches
+    from cnnzoo.training.sources import load_run_data
+
+    net = create_model("lenet5", num_classes=10, variant="modern")
+    data = load_run_data("mnist-sample", seed=0, validation_split=0.2)
+    config = {"label_smoothing": 0.0, "batch_size": 32, "seed": 0, "cache": "auto"}
+    train_batches, validation, _ = _batches(net, data, None, Coordinator(), config, for_fit=True)
+    expected = tf.data.Dataset if BACKEND == "tensorflow" else ArrayBatches
+    assert isinstance(train_batches, expected) and isinstance(validation, expected)
+    if BACKEND != "tensorflow":
+        assert len(train_batches) == 113 and train_batches[0][0].shape == (32, 32, 32, 1)

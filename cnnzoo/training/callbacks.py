@@ -206,10 +206,10 @@ class StopOnNaN(keras.callbacks.Callback):
 
     def on_train_batch_end(self, batch, logs=None):  # in a thread of Keras' or the loop's
         loss = (logs or {}).get("loss")
-        loss = math.nan if loss is None else float(keras.ops.convert_to_numpy(loss))
+        loss = None if loss is None else float(keras.ops.convert_to_numpy(loss))
         with self._lock:
             self._checked += 1
-            bad = "loss" in (logs or {}) and not math.isfinite(loss)
+            bad = loss is not None and not math.isfinite(loss)
             if bad and (self._diverged is None or batch < self._diverged[0]):
                 self._diverged = (batch, loss)
 
