@@ -20,7 +20,7 @@ ratio printed is the median of the per-repeat ratios ``train/fit`` (1.00: no ove
 ``finetune()`` is measured the same way (``--finetune lenet5``, the default): one phase
 training the whole network from untrained weights (a ``.keras`` file), patience off,
 against a plain ``fit`` of a copy of the model it fine-tuned (same layers and head),
-compiled as its phase is (Adam at 1e-3, one step per call).
+compiled as its phase is (Adam at 1e-3, the same steps per call and XLA setting).
 
 Last, a plain PyTorch loop trains the same LeNet-5 (same layers, 61,706 parameters) on the
 same arrays, batch 32, Adam at 1e-3, validating every epoch; each backend's ``train()`` is
@@ -143,18 +143,20 @@ def keras_worker(models: list[str], finetuned: str, epochs: int, repeats: int) -
         with open(os.path.join(out, "config.json")) as file:
             return clock.speed(), json.load(file)["runtime"]
 
-    def with_fit(name, config):
-        keras.utils.set_random_seed(0)
-        model = create_model(name, num_classes=10, **MODELS[name])
+    def plain_fit(model, runtime):
         model.compile(
             optimizer=keras.optimizers.Adam(RATE), loss="sparse_categorical_crossentropy",
             metrics=["accuracy"],
-            steps_per_execution=config["steps_per_execution"], jit_compile=config["jit_compile"],
+            steps_per_execution=runtime["steps_per_execution"], jit_compile=runtime["jit_compile"],
         )  # fmt: skip
         clock = Clock()
         model.fit(x, y, batch_size=BATCH, epochs=epochs, validation_data=validation,
                   verbose=0, callbacks=[clock])  # fmt: skip
         return clock.speed()
+
+    def with_fit(name, runtime):
+        keras.utils.set_random_seed(0)
+        return plain_fit(create_model(name, num_classes=10, **MODELS[name]), runtime)
 
     def with_finetune(name):
         clock, start = Clock(), os.path.join(tempfile.mkdtemp(), "start.keras")
@@ -165,48 +167,38 @@ def keras_worker(models: list[str], finetuned: str, epochs: int, repeats: int) -
             phases=[{"epochs": epochs, "patience": None, "trainable_stages": None}],
             callbacks=[clock], model_kwargs=MODELS[name],
         )  # fmt: skip
-        return clock.speed(), result.model
+        tuned = result.model
+        runtime = {"steps_per_execution": tuned.steps_per_execution,
+                   "jit_compile": tuned.jit_compile}  # fmt: skip
+        return clock.speed(), runtime, tuned
 
-    def with_fit_like(tuned):
-        model = keras.models.clone_model(tuned)  # the same layers, frozen alike
-        model.compile(optimizer=keras.optimizers.Adam(RATE),
-                      loss="sparse_categorical_crossentropy", metrics=["accuracy"])  # fmt: skip
-        clock = Clock()
-        model.fit(x, y, batch_size=BATCH, epochs=epochs, validation_data=validation,
-                  verbose=0, callbacks=[clock])  # fmt: skip
-        return clock.speed()
+    def row(pairs, runtime):
+        """``pairs``: (cnnzoo, fit) images per second, one per repeat."""
+        return {
+            "train": statistics.median(ours for ours, _ in pairs),
+            "fit": statistics.median(plain for _, plain in pairs),
+            "ratio": statistics.median(ours / plain for ours, plain in pairs),
+            "steps_per_execution": runtime["steps_per_execution"],
+            "jit_compile": runtime["jit_compile"],
+        }
 
     results = {}
     if finetuned:
-        ratios, tunes, fits = [], [], []
-        for _ in range(repeats):
-            speed, tuned = with_finetune(finetuned)
-            plain = with_fit_like(tuned)
-            tunes.append(speed)
-            fits.append(plain)
-            ratios.append(speed / plain)
-        results[f"{finetuned} (finetune)"] = {
-            "train": statistics.median(tunes), "fit": statistics.median(fits),
-            "ratio": statistics.median(ratios), "jit_compile": tuned.jit_compile,
-            "steps_per_execution": tuned.steps_per_execution,
-        }  # fmt: skip
+        pairs = []
+        for _ in range(repeats):  # the plain side copies the model finetune() made
+            speed, runtime, tuned = with_finetune(finetuned)
+            pairs.append((speed, plain_fit(keras.models.clone_model(tuned), runtime)))
+        results[f"{finetuned} (finetune)"] = row(pairs, runtime)
     for name in models:
-        ratios, trains, fits = [], [], []
+        pairs = []
         for repeat in range(repeats):
             if repeat % 2 == 0:
-                speed, config = with_train(name)
-                plain = with_fit(name, config)
-            else:
-                plain = with_fit(name, config)
-                speed, config = with_train(name)
-            trains.append(speed)
-            fits.append(plain)
-            ratios.append(speed / plain)
-        results[name] = {
-            "train": statistics.median(trains), "fit": statistics.median(fits),
-            "ratio": statistics.median(ratios), "jit_compile": config["jit_compile"],
-            "steps_per_execution": config["steps_per_execution"],
-        }  # fmt: skip
+                speed, runtime = with_train(name)
+                pairs.append((speed, with_fit(name, runtime)))
+            else:  # runtime: what train() chose in the first repeat
+                plain = with_fit(name, runtime)
+                pairs.append((with_train(name)[0], plain))
+        results[name] = row(pairs, runtime)
     return results
 
 

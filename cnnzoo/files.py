@@ -8,6 +8,7 @@ import contextlib
 import json
 import os
 import secrets
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -36,13 +37,28 @@ def write_text(path: str | Path, text: str) -> None:
 
 def write_bytes(path: str | Path, data: bytes) -> None:
     """Writes ``data`` to ``path`` atomically (see :func:`write_text`)."""
+    write_with(path, lambda partial: _write_file(partial, data))
+
+
+def write_with(path: str | Path, save: Callable[[Path], None], suffix: str = "") -> None:
+    """Has ``save`` write a temporary file next to ``path`` and renames it into place, so
+    that a kill at any moment leaves either the old file or the new one. ``suffix`` ends
+    the temporary name, for writers that insist on one (Keras: ``".keras"``).
+
+    Example:
+        >>> import tempfile
+        >>> path = Path(tempfile.mkdtemp()) / "w.txt"
+        >>> write_with(path, lambda partial: partial.write_text("new"))
+        >>> path.read_text(), [p.name for p in path.parent.iterdir()]
+        ('new', ['w.txt'])
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     # A name of its own per writer (a chief and a worker may write the same file), made
     # here rather than by mkstemp so that the file gets the usual permissions.
-    partial = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    partial = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp{suffix}")
     try:
-        _write_file(partial, data)
+        save(partial)
         os.replace(partial, path)
     except BaseException:
         with contextlib.suppress(OSError):

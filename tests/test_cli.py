@@ -122,6 +122,10 @@ def test_info_table_and_set_values_reach_the_factory():
             "--freeze sets phase 2; with --phases give until=LAYER there",
         ),
         (("finetune", "lenet5", "--weights", "x", "--unfreeze-stages", "two"), "number or 'all'"),
+        (
+            ("finetune", "lenet5", "--weights", "x", "--steps-per-execution", "0"),
+            "--steps-per-execution must be a positive int; received --steps-per-execution 0.",
+        ),
     ],
 )
 def test_bad_arguments_exit_2_with_one_line(args, message, capsys):

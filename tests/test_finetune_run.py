@@ -50,6 +50,10 @@ def test_a_finetune_run_folder_and_its_phases(tmp_path, digits_folder, source_mo
     assert [(row["epoch"], row["phase"]) for row in rows] == [(0, 1), (1, 1), (2, 2)]
     config = json.loads((run / "config.json").read_text())
     assert config["weights"] == str(source_model) and config["phases"][1]["trainable_stages"] == 2
+    # what Keras chose, as train() records it: 8 steps a call (one on PyTorch) by default
+    chosen = config["runtime"]
+    assert chosen["steps_per_execution"] == (1 if keras.backend.backend() == "torch" else 8)
+    assert chosen["jit_compile"] == result.model.jit_compile
     assert "Loaded 3 layers from source.keras" in (run / "weights_report.txt").read_text()
     model = keras.saving.load_model(run / "model.keras")
     assert model.output_shape == (None, 2)  # a fresh head for the folder's two classes
@@ -149,6 +153,10 @@ def test_a_finetune_run_killed_in_phase_two_resumes_there(tmp_path, source_model
         ({"phases": [{"epoch": 2}]}, r"phases\[0\] has unknown settings \['epoch'\]"),
         ({"pooling": "mean"}, r"pooling must be one of"),
         ({"dropout": 1.5}, r"dropout"),
+        (
+            {"steps_per_execution": 0},
+            r"steps_per_execution must be a positive int; received steps_per_execution=0",
+        ),
         ({"model_kwargs": {"bogus": 1}}, r"unknown argument 'bogus'"),
         ({"data": "one class"}, r"at least 2 classes, .* classes with images: only \['d3'\]"),
     ],

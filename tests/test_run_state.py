@@ -136,11 +136,14 @@ def test_config_records_the_backends_choices_and_a_resume_does_not_compare_them(
     train("lenet5", digits_folder, out=tmp_path, **settings)
     config = json.loads((tmp_path / "config.json").read_text())
     backend = keras.backend.backend()
-    assert config["runtime"] == {
-        "backend": backend, "devices": ["cpu"],
-        # Keras' choice on CPUs: XLA for JAX only; 8 steps a call where Keras allows it
-        "jit_compile": backend == "jax", "steps_per_execution": 1 if backend == "torch" else 8,
+    devices = config["runtime"].pop("devices")
+    assert "cpu" in devices or "gpu" in devices or "cuda" in devices, devices
+    assert config["runtime"] | {"jit_compile": None} == {
+        "backend": backend, "jit_compile": None,
+        "steps_per_execution": 1 if backend == "torch" else 8,  # 8 where Keras allows it
     }  # fmt: skip
+    if devices == ["cpu"]:  # Keras' choice on CPUs: XLA for JAX only
+        assert config["runtime"]["jit_compile"] == (backend == "jax")
     config["runtime"]["backend"] = "another"  # as if started on another backend
     (tmp_path / "config.json").write_text(json.dumps(config))
     resumed = train("lenet5", digits_folder, out=tmp_path, resume=True, **settings)

@@ -55,7 +55,11 @@ def finetune_arguments(parser) -> None:
     parser.add_argument("--out", help="run folder (default runs/MODEL-TIME)")
     parser.add_argument("--resume", action="store_true", help="continue the run in --out")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--jit", action="store_true", help="compile with XLA")
+    parser.add_argument("--steps-per-execution", type=int,
+                        help="batches per compiled call (default 8; 1 on PyTorch)")  # fmt: skip
     add_model_arguments(parser)
+    parser.set_defaults(flag_for={"jit_compile": "--jit", "model_kwargs": "--set"})
 
 
 def _phases(args) -> list[dict]:
@@ -88,7 +92,9 @@ def finetune_command(args) -> int:
         args.model, args.data, weights=args.weights, out=args.out, resume=args.resume,
         phases=_phases(args), batch_size=args.batch_size, augment=args.augment,
         dropout=args.dropout, pooling=args.pooling, seed=args.seed,
-        model_kwargs=model_kwargs(args), layer_decay=args.layer_decay, verbose=1,
+        model_kwargs=model_kwargs(args), layer_decay=args.layer_decay,
+        steps_per_execution=args.steps_per_execution, jit_compile=True if args.jit else "auto",
+        verbose=1,
     )  # fmt: skip
     print()
     print((result.run_dir / "weights_report.txt").read_text().strip())

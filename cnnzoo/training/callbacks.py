@@ -14,7 +14,7 @@ from pathlib import Path
 import keras
 
 from cnnzoo import _compat
-from cnnzoo.files import write_text
+from cnnzoo.files import write_text, write_with
 from cnnzoo.training.messages import phase_header
 from cnnzoo.training.state import LEGACY_FILE, STATE_FILE, RunState, state_variables, values_of
 
@@ -143,9 +143,7 @@ class PhaseBackup(RunBackup):
 def save_weights_atomically(model: keras.Model, path: Path) -> None:
     """Saves ``model``'s weights to a temporary file renamed into place: a run killed
     meanwhile leaves the previous file whole."""
-    partial = path.with_name("partial.weights.h5")
-    model.save_weights(partial, overwrite=True)
-    partial.replace(path)
+    write_with(path, model.save_weights, suffix=".weights.h5")
 
 
 INT_COLUMNS = ("epoch", "phase")

@@ -198,7 +198,7 @@ class MultiProcessCoordinator(Coordinator):
         :meth:`broadcast_state`); the others read nothing."""
         if backup is None:
             return None, 0
-        twin = _local_twin(net)
+        twin = _local_copy(net, weights=False)
         return twin, backup.restore(twin)
 
     def fit(self, net: keras.Model, batches, restored, initial_epoch: int, callbacks, **kwargs):
@@ -212,7 +212,7 @@ class MultiProcessCoordinator(Coordinator):
 
     def finish(self, folder, net: keras.Model, validation, test, history=None) -> TrainResult:
         """The best epoch's weights from process 0, evaluated by all on their shares."""
-        best = folder.best_model(_local_copy(net)) if self.is_chief else None
+        best = folder.best_model(_local_copy(net, weights=True)) if self.is_chief else None
         with self.scope():
             self.broadcast_state(net, best, optimizer=False)
             metrics = evaluate(net, validation, test)
@@ -256,23 +256,17 @@ def _state(model: keras.Model, optimizer: bool) -> list:
     return list(model.weights) + (list(model.optimizer.variables) if optimizer else [])
 
 
-def _local_twin(net: keras.Model) -> keras.Model:
+def _local_copy(net: keras.Model, weights: bool) -> keras.Model:
     """A copy of ``net`` made outside any distribution, compiled alike with its optimizer
-    built: process 0 reads the backup into it."""
-    twin = keras.models.clone_model(net)
-    twin.compile(optimizer=type(net.optimizer).from_config(net.optimizer.get_config()))
-    twin.optimizer.build(twin.trainable_variables)
-    return twin
-
-
-def _local_copy(net: keras.Model) -> keras.Model:
-    """A copy of ``net`` made outside any distribution, compiled alike and with its
-    weights: process 0 saves the best model from it (it may not write into variables
-    placed across processes alone)."""
+    built, and with ``net``'s weights when ``weights``: process 0 reads the backup into
+    it, or saves the best model from it (it may not touch variables placed across
+    processes alone)."""
     copy = keras.models.clone_model(net)
     copy.compile_from_config(net.get_compile_config())
-    for variable, value in zip(copy.weights, net.weights, strict=True):
-        variable.assign(keras.ops.convert_to_numpy(value.value))
+    copy.optimizer.build(copy.trainable_variables)
+    if weights:
+        for variable, value in zip(copy.weights, net.weights, strict=True):
+            variable.assign(keras.ops.convert_to_numpy(value.value))
     return copy
 
 

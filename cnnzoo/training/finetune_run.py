@@ -28,9 +28,16 @@ from cnnzoo.training.callbacks import (
 from cnnzoo.training.coordinator import Coordinator
 from cnnzoo.training.lr_sweep import sweep
 from cnnzoo.training.messages import announce, talks
-from cnnzoo.training.run_folder import CONFIG_FILE, LR_FIND_KEY, RunFolder, TrainResult
+from cnnzoo.training.run_folder import (
+    CONFIG_FILE,
+    LR_FIND_KEY,
+    RUNTIME_KEY,
+    RunFolder,
+    TrainResult,
+    save_model,
+)
 from cnnzoo.training.sources import RunData, check_source
-from cnnzoo.training.steps import cached, check_model, stored
+from cnnzoo.training.steps import cached, check_model, runtime, steps_per_call, stored
 from cnnzoo.transfer import fit_in_phases, replace_head
 from cnnzoo.transfer.finetune import Phase, _default_loss, resolve_phases
 from cnnzoo.transfer.freezing import unfreeze
@@ -97,7 +104,8 @@ def finetune(
     phases: Sequence | None = None, batch_size: int = 32, augment: str | None = None,
     dropout: float = 0.2, pooling: str = "avg", validation_split: float = 0.2, seed: int = 0,
     model_kwargs: dict | None = None, callbacks: Sequence[keras.callbacks.Callback] = (),
-    layer_decay: float = 1.0, verbose: int | str = "auto",
+    layer_decay: float = 1.0, steps_per_execution: int | None = None,
+    jit_compile: bool | str = "auto", verbose: int | str = "auto",
 ) -> TrainResult:  # fmt: skip
     """Fine-tunes a pretrained model on a data source and writes a run folder.
 
@@ -154,6 +162,7 @@ def finetune(
         >>> result.history["phase"], result.metrics["test_accuracy"] > 0.5
         ([1, 2], True)
     """
+    steps_per_execution = steps_per_call(steps_per_execution)
     name = _check_settings(model, weights, batch_size, dropout, pooling, validation_split)
     layer_decay = check_layer_decay(layer_decay)
     resolved, auto = _phases(phases)
@@ -176,14 +185,18 @@ def finetune(
     run_data = coordinator.read_data(config)
     net = replace_head(backbone, len(run_data.class_names), dropout=dropout, pooling=pooling)
     train_batches, validation, test = _batches(net, run_data, config, mode)
-    coordinator.create(folder, config, run_data)
+    # compiled as every phase will be, to read what Keras resolves (jit_compile="auto")
+    compiled = dict(steps_per_execution=steps_per_execution, jit_compile=jit_compile)
+    net.compile(**compiled)
+    coordinator.create(folder, {**config, RUNTIME_KEY: runtime(net)}, run_data)
     folder.write("weights_report.txt", f"{report or 'No weights loaded.'}\n")
     if talk:
         announce("Fine-tuning", net, run_data, folder.report_path)
     _run_phases(
-        net, folder, resolved, auto, train_batches, validation, callbacks, verbose, layer_decay
-    )
-    net.save(folder.model_path)
+        net, folder, resolved, auto, train_batches, validation, callbacks, verbose,
+        dict(layer_decay=layer_decay, **compiled),
+    )  # fmt: skip
+    save_model(net, folder.model_path)
     return coordinator.finish(folder, net, validation, test)
 
 
@@ -240,12 +253,13 @@ def _batches(net: keras.Model, run_data: RunData, config: dict, mode: str | None
 
 
 def _run_phases(
-    net, folder, phases, auto, train_batches, validation, callbacks, verbose, layer_decay=1.0
+    net, folder, phases, auto, train_batches, validation, callbacks, verbose, settings: dict
 ):
     """Runs the phases not finished yet; after each, its weights and last epoch are kept
     in ``backup/`` so a resumed run starts at the next phase. A phase whose rate is
     ``"auto"`` (index in ``auto``) gets it from a sweep when it starts (see
-    :func:`_phase_rate`)."""
+    :func:`_phase_rate`). ``settings``: more arguments of ``fit_in_phases``
+    (``layer_decay``, ``steps_per_execution``, ``jit_compile``)."""
     run_dir = folder.path
     backup_dir = run_dir / "backup"
     done_path = backup_dir / "phases.json"
@@ -262,10 +276,13 @@ def _run_phases(
         if number - 1 in auto:
             phase = _phase_rate(net, folder, number, phase, train_batches, talk)
         backup = PhaseBackup(backup_dir, run_dir / "history.csv", phase=number, start_epoch=epoch)
-        header = [PhaseHeader(number, len(phases), phase, epoch, layer_decay)] if talk else []
+        header = (
+            [PhaseHeader(number, len(phases), phase, epoch, settings["layer_decay"])]
+            if talk else []
+        )  # fmt: skip
         fit_in_phases(
             net, train_batches, validation, phases=[phase], initial_epoch=epoch, verbose=verbose,
-            layer_decay=layer_decay,
+            **settings,
             callbacks=[
                 *header, *callbacks, StopOnNaN(phase.learning_rate, backup_dir),
                 EpochTensorBoard(run_dir / "logs"), backup,

@@ -24,12 +24,9 @@ from cnnzoo.training.lr_sweep import MAX_LR, MIN_LR, NUM_STEPS, PLOT_FILE, sweep
 from cnnzoo.training.messages import announce, resume_line, talks
 from cnnzoo.training.run_folder import LR_FIND_KEY, RUNTIME_KEY, RunFolder, TrainResult
 from cnnzoo.training.sources import RunData, check_source
-from cnnzoo.training.steps import cached, check_model, runtime, stored
+from cnnzoo.training.steps import cached, check_model, runtime, steps_per_call, stored
 
 SCHEDULES = ("constant", "cosine", "step", "plateau")
-# 8 trained LeNet-5 on the sample 1.35x faster than 1 on 2 CPU cores (benchmarks/bench_small.py,
-# part (c)); callbacks that act per batch (progress bar, NaN check) then run every 8 batches.
-DEFAULT_STEPS_PER_EXECUTION = 8
 MONITOR = "val_accuracy"  # the best model is the one with the best validation accuracy
 
 
@@ -143,20 +140,7 @@ def _config(model, data, model_kwargs, augment, coordinator: Coordinator, settin
 def _settings(distributed: bool, **settings) -> dict[str, Any]:
     check_positive_int("epochs", settings["epochs"])
     check_positive_int("batch_size", settings["batch_size"])
-    # Keras' PyTorch trainer takes no other value; with MirroredStrategy, Keras' multi-step
-    # TensorFlow function fails (a placeholder left unfed), so those run one step a call.
-    single_step = {
-        "torch": "on the PyTorch backend",
-        "tensorflow": "with distribution on TensorFlow" if distributed else None,
-    }.get(keras.backend.backend())
-    if settings["steps_per_execution"] is None:
-        settings["steps_per_execution"] = 1 if single_step else DEFAULT_STEPS_PER_EXECUTION
-    check_positive_int("steps_per_execution", settings["steps_per_execution"])
-    if single_step and settings["steps_per_execution"] != 1:
-        raise ValueError(
-            f"steps_per_execution must be 1 {single_step}; received "
-            f"steps_per_execution={settings['steps_per_execution']!r}."
-        )
+    settings["steps_per_execution"] = steps_per_call(settings["steps_per_execution"], distributed)
     check_choice("schedule", settings["schedule"], SCHEDULES)
     if not (isinstance(settings["cache"], bool) or settings["cache"] == "auto"):
         raise ValueError(

@@ -16,7 +16,7 @@ import keras
 
 from cnnzoo.data.folder import CLASS_MAP_FILE, REPORT_FILE
 from cnnzoo.data.scan import FolderReport
-from cnnzoo.files import write_text
+from cnnzoo.files import write_text, write_with
 from cnnzoo.training.callbacks import RunBackup, history_rows
 from cnnzoo.training.state import STATE_FILE, RunState, assign
 from cnnzoo.viz import learning_curves
@@ -54,9 +54,7 @@ class TrainResult:
 
 def save_model(model: keras.Model, path: Path) -> None:
     """``model.save`` to a temporary file renamed into place."""
-    partial = path.with_name(f".{path.stem}.partial.keras")
-    model.save(partial)
-    partial.replace(path)
+    write_with(path, model.save, suffix=".keras")
 
 
 def load_run_model(path: Path) -> keras.Model:

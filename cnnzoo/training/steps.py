@@ -8,9 +8,13 @@ import math
 
 import keras
 
+from cnnzoo.checks import check_positive_int
 from cnnzoo.registry import model_info
 
 CACHE_LIMIT = 1 << 30  # cache="auto" keeps converted images in memory up to 1 GiB a split
+# 8 trained LeNet-5 on the sample 1.35x faster than 1 on 2 CPU cores (benchmarks/bench_small.py,
+# part (c)); callbacks that act per batch (progress bar, NaN check) then run every 8 batches.
+DEFAULT_STEPS_PER_EXECUTION = 8
 
 
 def check_model(model) -> str:
@@ -63,6 +67,31 @@ def runtime(net: keras.Model) -> dict:
     }  # fmt: skip
 
 
+def steps_per_call(steps_per_execution: int | None, distributed: bool = False) -> int:
+    """``steps_per_execution`` checked, ``None`` resolved: 8 batches per compiled call
+    (one call per batch costs Python time on every step), 1 where Keras takes no other
+    value (PyTorch) or fails with more (TensorFlow's MirroredStrategy leaves a placeholder
+    unfed in its multi-step function).
+
+    Example:
+        >>> steps_per_call(None) == (1 if keras.backend.backend() == "torch" else 8)
+        True
+    """
+    single_step = {
+        "torch": "on the PyTorch backend",
+        "tensorflow": "with distribution on TensorFlow" if distributed else None,
+    }.get(keras.backend.backend())
+    if steps_per_execution is None:
+        return 1 if single_step else DEFAULT_STEPS_PER_EXECUTION
+    check_positive_int("steps_per_execution", steps_per_execution)
+    if single_step and steps_per_execution != 1:
+        raise ValueError(
+            f"steps_per_execution must be 1 {single_step}; received "
+            f"steps_per_execution={steps_per_execution!r}."
+        )
+    return steps_per_execution
+
+
 def cached(cache, split, net: keras.Model) -> bool:
     """``cache="auto"``: images decoded and converted once, when the split fits in
     ``CACHE_LIMIT`` (arrays too: converting them again every epoch takes CPU time
@@ -81,4 +110,4 @@ def stored(config: dict) -> dict:
     return json.loads(json.dumps(config, default=repr))
 
 
-__all__ = ["cached", "check_model", "runtime", "stored"]
+__all__ = ["cached", "check_model", "runtime", "steps_per_call", "stored"]

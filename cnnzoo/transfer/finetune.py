@@ -138,6 +138,8 @@ def fit_in_phases(
     batch_size: int | None = None,
     initial_epoch: int = 0,
     layer_decay: float = 1.0,
+    steps_per_execution: int = 1,
+    jit_compile: bool | str = "auto",
     verbose: int | str = "auto",
 ) -> FineTuneHistory:
     """Fine-tunes ``model`` in phases, in memory, by default the two-phase recipe.
@@ -169,6 +171,8 @@ def fit_in_phases(
         initial_epoch: Number of the first epoch, for a run that continues earlier ones.
         layer_decay: Factor between the learning rates of successive stages, in (0, 1];
             1 trains every layer at the phase's rate.
+        steps_per_execution: Batches per compiled call, as ``Model.compile`` takes it.
+        jit_compile: XLA compilation, as ``Model.compile`` takes it.
         verbose: ``model.fit`` verbosity.
 
     Returns:
@@ -194,6 +198,7 @@ def fit_in_phases(
         raise ValueError(f"model must be a keras.Model; received model={model!r}.")
     if not is_int(initial_epoch) or initial_epoch < 0:
         raise ValueError(f"initial_epoch must be an int >= 0; received {initial_epoch=!r}.")
+    check_positive_int("steps_per_execution", steps_per_execution)
     resolved = resolve_phases(phases)
     if check_layer_decay(layer_decay) < 1:
         layer_groups(model)  # a model without stages is refused before any training
@@ -217,6 +222,8 @@ def fit_in_phases(
             optimizer=optimizer,
             loss=loss if loss is not None else _default_loss(model),
             metrics=list(metrics),
+            steps_per_execution=steps_per_execution,
+            jit_compile=jit_compile,
         )
         stopping = []
         if phase.patience is not None:
