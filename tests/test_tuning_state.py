@@ -33,9 +33,13 @@ def digits():
     return train, (splits.validation.images[:64], splits.validation.labels[:64])
 
 
+# Interrupted as trial 1 starts, a random search of 2 trials resumes to run that trial
+# again (and no other: the resumed searches cost a trial each).
 SETTINGS = {
-    "random": dict(tuner="random", max_trials=3, max_epochs=2),
+    "random": dict(tuner="random", max_trials=2, max_epochs=2),
     "hyperband": dict(tuner="hyperband", max_trials=5, max_epochs=3, factor=3),
+    # killed in its own process (KILLER below) as trial 1 ends too, so a third to resume to
+    "killed": dict(tuner="random", max_trials=3, max_epochs=2),
 }
 
 
@@ -137,7 +141,7 @@ def test_the_oracle_rebuilt_from_the_trial_files_matches_the_one_written(interru
     tuner, project, written = copy_project(interrupted, tmp_path)
     (project / "oracle.json").write_text("")
     if tuner == "random":
-        tuner_class, settings = keras_tuner.RandomSearch, {"max_trials": 3}
+        tuner_class, settings = keras_tuner.RandomSearch, {"max_trials": 2}
     else:
         tuner_class, settings = keras_tuner.Hyperband, {"max_epochs": 3, "factor": 3}
     # A tuner of the same kind made elsewhere, then pointed at the damaged project.
@@ -257,12 +261,12 @@ def test_write_text_keeps_the_old_file_when_the_write_fails(tmp_path, monkeypatc
 # chosen file (the temporary file then holds half of it, and is left behind).
 KILLER = textwrap.dedent(
     """
-    import os, signal, sys
+    import json, os, signal, sys
     from cnnzoo.data import load_sample
     from cnnzoo import files
     from cnnzoo.tuning import search
 
-    name, nth, directory = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+    name, nth, directory, settings = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
     write, seen = files._write_file, []
 
     def killing_write(path, data):
@@ -279,7 +283,7 @@ KILLER = textwrap.dedent(
     search(
         "lenet5_modern", (splits.train.images[:96], splits.train.labels[:96]),
         (splits.validation.images[:64], splits.validation.labels[:64]),
-        tuner="random", max_trials=3, max_epochs=2, fixed={"batch_size": 32},
+        **json.loads(settings), fixed={"batch_size": 32},
         patience=None, input_range=(0, 1), verbose=0, directory=directory,
         project_name="project",
     )
@@ -301,14 +305,15 @@ KILLER = textwrap.dedent(
 def test_a_real_kill_while_a_state_file_is_written_leaves_a_search_that_resumes(
     name, nth, digits, tmp_path
 ):
-    killed = run_command([sys.executable, "-c", KILLER, name, nth, tmp_path], env=ENV)
+    settings = json.dumps(SETTINGS["killed"])
+    killed = run_command([sys.executable, "-c", KILLER, name, nth, tmp_path, settings], env=ENV)
     assert killed.returncode == -9, killed.stderr[-2000:]
     project = tmp_path / "project"
     assert list(project.rglob(f".{name}.*.tmp")), "killed with the temporary file half-written"
     for path in project.rglob("*.json"):
         assert read_json(path) is not None, f"{path} is damaged"
     records = {path: path.read_text() for path in project.glob("trial_*/cnnzoo_trial.json")}
-    result = run_search(digits, tmp_path)
+    result = run_search(digits, tmp_path, "killed")
     if name == "oracle.json":
         assert result.recovered == [
             "oracle.json: out of step with the trial files; rebuilt from 2 trial files "
