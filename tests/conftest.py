@@ -11,6 +11,11 @@ import sys
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# With as many pytest-xdist workers as cores, each worker's TensorFlow (and each process
+# a test starts, which inherits the variable) runs an operation on one thread: thread
+# pools as large as the machine in every process only took turns on the same cores.
+if int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "0")) >= (os.cpu_count() or 1):
+    os.environ.setdefault("TF_NUM_INTRAOP_THREADS", "1")
 
 import h5py
 import keras
