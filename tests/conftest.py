@@ -58,28 +58,14 @@ def small_kwargs(name: str, channels: int | None = None, num_classes: int = 5) -
     return kwargs
 
 
-def pytest_collection_modifyitems(config, items):
-    """The slow tests first, so that under pytest-xdist the longest start early instead of
-    running alone at the end. pytest-xdist's worksteal hands each of its N workers one
-    N-th of the list, in order, then lets idle workers steal the end of the others'
-    queues: each worker's share starts with its own N-th of the slow tests (every N-th
-    one), so that none is left with all of them while the others steal fast ones.
+def pytest_collection_modifyitems(items):
+    """The slow tests first (in their order), so that under pytest-xdist the longest start
+    early instead of running alone at the end.
 
-    This splits a module's tests (and worksteal splits them further), and pytest tears a
-    module-scoped fixture down whenever the next test is another module's: a fixture that
-    trains or searches is session-scoped instead (made once per worker)."""
-    workers = getattr(config, "workerinput", {}).get("workercount", 1)
-    slow = [item for item in items if item.get_closest_marker("slow") is not None]
-    fast = [item for item in items if item.get_closest_marker("slow") is None]
-    ordered, left = [], len(items)
-    for worker in range(workers):
-        share = left // (workers - worker)  # as worksteal deals the list out
-        left -= share
-        mine = slow[worker::workers]
-        taken = max(share - len(mine), 0)
-        ordered += mine + fast[:taken]
-        del fast[:taken]
-    items[:] = ordered + fast
+    This splits a module's tests in two (and worksteal splits them further), and pytest
+    tears a module-scoped fixture down whenever the next test is another module's: a
+    fixture that trains or searches is session-scoped instead (made once per worker)."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
 
 
 # Keras, TensorFlow and the package are imported for good: a full garbage collection need
