@@ -146,13 +146,13 @@ def test_train_feeds_fit_numpy_batches_off_tensorflow_and_tf_data_on_it():
 
     from cnnzoo.training.batches import ArrayBatches
     from cnnzoo.training.coordinator import Coordinator
-    from cnnzoo.training.run import _batches
+    from cnnzoo.training.run import run_batches
     from cnnzoo.training.sources import load_run_data
 
     net = create_model("lenet5", num_classes=10, variant="modern")
     data = load_run_data("mnist-sample", seed=0, validation_split=0.2)
     config = {"label_smoothing": 0.0, "batch_size": 32, "seed": 0, "cache": "auto"}
-    train_batches, validation, _ = _batches(net, data, None, Coordinator(), config, for_fit=True)
+    train_batches, validation, _ = run_batches(net, data, None, Coordinator(), config, for_fit=True)
     expected = tf.data.Dataset if BACKEND == "tensorflow" else ArrayBatches
     assert isinstance(train_batches, expected) and isinstance(validation, expected)
     if BACKEND != "tensorflow":

@@ -19,7 +19,7 @@ from cnnzoo.training.lr_sweep import (
     check_sweep,
     sweep,
 )
-from cnnzoo.training.run import _batches, _loss, _make
+from cnnzoo.training.run import make_model, run_batches, run_loss
 from cnnzoo.training.sources import check_source
 from cnnzoo.training.steps import check_model
 
@@ -95,10 +95,10 @@ def find_learning_rate(
     keras.utils.set_random_seed(seed)
     coordinator = Coordinator()
     run_data = coordinator.read_data(config)
-    net = _make(model, model_kwargs or {}, len(run_data.class_names), coordinator, config)
-    batches = _batches(net, run_data, augment, coordinator, config)[0]
+    net = make_model(model, model_kwargs or {}, len(run_data.class_names), coordinator, config)
+    batches = run_batches(net, run_data, augment, coordinator, config)[0]
     return sweep(
-        net, batches, loss=_loss(config), optimizer=optimizer, min_lr=min_lr, max_lr=max_lr,
+        net, batches, loss=run_loss(config), optimizer=optimizer, min_lr=min_lr, max_lr=max_lr,
         num_steps=num_steps, smoothing=smoothing, diverge_factor=diverge_factor, rule=rule,
     )  # fmt: skip
 

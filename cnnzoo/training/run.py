@@ -108,7 +108,7 @@ def train(
     run_data = coordinator.read_data(config)
     net = _build(model, model_kwargs or {}, len(run_data.class_names), coordinator, config)
     rate, found = _rate(net, run_data, augment, coordinator, config, folder, talk)
-    splits = _batches(net, run_data, augment, coordinator, config, for_fit=True)
+    splits = run_batches(net, run_data, augment, coordinator, config, for_fit=True)
     _compile(net, coordinator, config, splits[0], rate)
     # every setting accepted: written now (the finder's rate recorded beside the settings)
     recorded = {RUNTIME_KEY: runtime(net), **({LR_FIND_KEY: found.record()} if found else {})}
@@ -178,10 +178,13 @@ def _settings(distributed: bool, **settings) -> dict[str, Any]:
 def _build(model, model_kwargs, num_classes: int, coordinator: Coordinator, config: dict):
     """The model to train, made in the coordinator's scope."""
     with coordinator.scope():
-        return _make(model, model_kwargs, num_classes, coordinator, config)
+        return make_model(model, model_kwargs, num_classes, coordinator, config)
 
 
-def _make(model, model_kwargs, num_classes: int, coordinator: Coordinator, config: dict):
+def make_model(model, model_kwargs, num_classes: int, coordinator: Coordinator, config: dict):
+    """The network a run trains: ``model`` built (a name) or checked (a ``keras.Model``)
+    for ``num_classes``. Shared with :func:`~cnnzoo.training.find_learning_rate`, which
+    sweeps on what :func:`train` would train."""
     if isinstance(model, keras.Model):
         if config["mixed_precision"]:
             raise ValueError("mixed_precision=True needs a model name, built by train itself.")
@@ -204,7 +207,7 @@ def _make(model, model_kwargs, num_classes: int, coordinator: Coordinator, confi
         keras.mixed_precision.set_global_policy(policy)
 
 
-def _batches(net, run_data: RunData, augment, coordinator, config: dict, for_fit=False) -> tuple:
+def run_batches(net, run_data: RunData, augment, coordinator, config: dict, for_fit=False) -> tuple:
     """The training, validation and test batches (test: ``None`` without a test split);
     ``for_fit``: as :class:`~cnnzoo.training.batches.ArrayBatches` where they are faster."""
     one_hot = config["label_smoothing"] > 0
@@ -231,7 +234,9 @@ def _batches(net, run_data: RunData, augment, coordinator, config: dict, for_fit
     return train_batches, validation, test
 
 
-def _loss(config: dict) -> keras.losses.Loss:
+def run_loss(config: dict) -> keras.losses.Loss:
+    """The run's loss: sparse cross-entropy, or with ``label_smoothing`` the categorical
+    one (labels one-hot)."""
     smoothing = config["label_smoothing"]
     return (
         keras.losses.CategoricalCrossentropy(label_smoothing=smoothing) if smoothing > 0
@@ -253,7 +258,7 @@ def _rate(net, run_data, augment, coordinator, config, folder, talk) -> tuple:
         print(f"Finding the learning rate: up to {NUM_STEPS} batches from {MIN_LR:g} to "
               f"{MAX_LR:g} ...")  # fmt: skip
     found = sweep(
-        net, _batches(net, run_data, augment, coordinator, config)[0], loss=_loss(config),
+        net, run_batches(net, run_data, augment, coordinator, config)[0], loss=run_loss(config),
         optimizer=config["optimizer"], jit_compile=config["jit_compile"],
     )  # fmt: skip
     if talk:
@@ -267,7 +272,7 @@ def _compile(net: keras.Model, coordinator: Coordinator, config: dict, batches, 
     rate = _learning_rate(config["schedule"], rate, total_steps)
     coordinator.compile(
         net, {"class_name": config["optimizer"], "config": {"learning_rate": rate}},
-        loss=_loss(config), metrics=["accuracy"], jit_compile=config["jit_compile"],
+        loss=run_loss(config), metrics=["accuracy"], jit_compile=config["jit_compile"],
         steps_per_execution=config["steps_per_execution"],
     )  # fmt: skip
 
