@@ -54,6 +54,8 @@ def test_a_finetune_run_folder_and_its_phases(tmp_path, digits_folder, source_mo
     chosen = config["runtime"]
     assert chosen["steps_per_execution"] == (1 if keras.backend.backend() == "torch" else 8)
     assert chosen["jit_compile"] == result.model.jit_compile
+    # and the phases compiled with it (the saved model keeps its last compile)
+    assert result.model.steps_per_execution == chosen["steps_per_execution"]
     assert "Loaded 3 layers from source.keras" in (run / "weights_report.txt").read_text()
     model = keras.saving.load_model(run / "model.keras")
     assert model.output_shape == (None, 2)  # a fresh head for the folder's two classes

@@ -141,7 +141,10 @@ def test_the_oracle_rebuilt_from_the_trial_files_matches_the_one_written(interru
     tuner, project, written = copy_project(interrupted, tmp_path)
     (project / "oracle.json").write_text("")
     if tuner == "random":
-        tuner_class, settings = keras_tuner.RandomSearch, {"max_trials": 2}
+        tuner_class, settings = (
+            keras_tuner.RandomSearch,
+            {"max_trials": SETTINGS[tuner]["max_trials"]},
+        )
     else:
         tuner_class, settings = keras_tuner.Hyperband, {"max_epochs": 3, "factor": 3}
     # A tuner of the same kind made elsewhere, then pointed at the damaged project.
