@@ -14,7 +14,13 @@ from cnnzoo import lenet5
 from cnnzoo.cli import main
 from cnnzoo.training import find_learning_rate, finetune, train
 from cnnzoo.training import run as run_module
-from cnnzoo.training.lr_sweep import suggest_learning_rate, sweep, sweep_rates
+from cnnzoo.training.lr_sweep import (
+    smooth_losses,
+    smoothing_window,
+    suggest_learning_rate,
+    sweep,
+    sweep_rates,
+)
 
 
 def tiny_model() -> keras.Model:
@@ -45,7 +51,24 @@ def test_the_rates_grow_exponentially_over_the_whole_range():
     np.testing.assert_allclose(rates[1:] / rates[:-1], 10 ** (3 / 9))
     np.testing.assert_allclose(sweep_rates(1e-5, 1e-2, 10), rates)
     assert len(found.losses) == len(found.smoothed) == 10
-    assert found.smoothed[0] == pytest.approx(found.losses[0])  # bias-corrected
+    losses = np.asarray(found.losses)
+    np.testing.assert_allclose(found.smoothed[0], losses[:2].mean())  # 3 wide, cut at the end
+    np.testing.assert_allclose(found.smoothed[1:-1], (losses[:-2] + losses[1:-1] + losses[2:]) / 3)
+
+
+def test_the_smoothed_curve_turns_where_the_losses_turn():
+    """The centred mean has no lag: on a noisy V whose bottom is at batch 60, its minimum
+    is there too, where fastai's moving average (0.98) still falls 15 batches later."""
+    rng = np.random.default_rng(0)
+    losses = 1 + np.abs(np.arange(100) - 60) / 20 + rng.normal(0, 0.05, 100)
+    assert smoothing_window(100) == 11
+    assert abs(int(np.argmin(smooth_losses(losses, 11))) - 60) <= 2
+    average, lagged = 0.0, []
+    for count, loss in enumerate(losses, 1):
+        average = 0.98 * average + 0.02 * loss
+        lagged.append(average / (1 - 0.98**count))
+    assert int(np.argmin(lagged)) >= 75
+    np.testing.assert_allclose(smooth_losses([3.0, 2.0, 1.0, 4.0], 3), [2.5, 2.0, 7 / 3, 2.5])
 
 
 def test_the_model_its_statistics_and_its_optimizer_are_left_as_they_were():
@@ -75,7 +98,7 @@ def test_each_rule_reads_the_curve_it_documents():
     rates = sweep_rates(1e-6, 1.0, 40)
     smoothed = 2 + np.cos(np.linspace(0, np.pi, 40))  # falls from 3 to 1, no tail
     smoothed[-3:] = [5.0, 7.0, 9.0]  # the divergence, left out with the last five points
-    rate, index = suggest_learning_rate(rates, smoothed, "minimum")
+    rate, index = suggest_learning_rate(rates, smoothed)  # "minimum", the default
     assert index == 34 and rate == pytest.approx(rates[34] / 10)
     rate, index = suggest_learning_rate(rates, smoothed, "valley")
     assert rate == rates[index] and 4 <= index <= 34  # inside the fall, not at its ends
@@ -120,7 +143,7 @@ def test_train_auto_sweeps_records_the_rate_and_trains_with_it(tmp_path):
     config = json.loads((tmp_path / "run" / "config.json").read_text())
     found = config["lr_find"]["learning_rate"]
     assert config["learning_rate"] == "auto" and 1e-7 <= found <= 10
-    assert config["lr_find"]["rule"] == "valley" and config["lr_find"]["steps"] >= 2
+    assert config["lr_find"]["rule"] == "minimum" and config["lr_find"]["steps"] >= 2
     assert (tmp_path / "run" / "lr_find.png").exists()
     assert (tmp_path / "run" / "lr_find.csv").read_text().startswith("step,learning_rate,loss")
     assert float(result.model.optimizer.learning_rate) == pytest.approx(found)

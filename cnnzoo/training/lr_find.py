@@ -29,16 +29,17 @@ def find_learning_rate(
     optimizer: str = "adam", label_smoothing: float = 0.0, augment=None,
     validation_split: float = 0.2, seed: int = 0, model_kwargs: dict | None = None,
     min_lr: float = MIN_LR, max_lr: float = MAX_LR, num_steps: int = NUM_STEPS,
-    smoothing: float = SMOOTHING, diverge_factor: float = DIVERGE_FACTOR, rule: str = "valley",
+    smoothing: float = SMOOTHING, diverge_factor: float = DIVERGE_FACTOR, rule: str = "minimum",
 ) -> LearningRateSweep:  # fmt: skip
     """Suggests a learning rate by the range test of Smith (2015/2017).
 
     Trains for ``num_steps`` batches of the training split while the rate grows
     exponentially from ``min_lr`` to ``max_lr`` (one rate per batch), with the batches,
     optimizer and loss :func:`~cnnzoo.training.train` would use for the same arguments;
-    records each batch's loss and its exponential moving average (bias-corrected); stops
-    early when that average passes ``diverge_factor`` times its best, and reads a rate off
-    the curve by ``rule`` (see :func:`~cnnzoo.training.lr_sweep.suggest_learning_rate`).
+    records each batch's loss; stops early when the loss's exponential moving average
+    (bias-corrected) passes ``diverge_factor`` times its best; and reads a rate off the
+    losses smoothed without lag, by ``rule``
+    (see :func:`~cnnzoo.training.lr_sweep.suggest_learning_rate`).
 
     The sweep trains a copy of the model: a ``keras.Model`` passed in keeps its weights,
     its optimizer's state and its compiled state. ``train(learning_rate="auto")`` runs the
@@ -58,9 +59,10 @@ def find_learning_rate(
         min_lr: The first rate (> 0).
         max_lr: The last rate (> ``min_lr``).
         num_steps: Batches of the sweep (>= 2; the training split is repeated if shorter).
-        smoothing: Factor of the loss's moving average, in [0, 1).
+        smoothing: Factor of the moving average the divergence test watches, in [0, 1).
         diverge_factor: Stop when the smoothed loss passes this times its best (> 1).
-        rule: ``"valley"``, ``"minimum"`` or ``"steepest"``.
+        rule: ``"minimum"`` (the lowest smoothed loss's rate / 10), ``"valley"`` or
+            ``"steepest"``.
 
     Returns:
         A :class:`~cnnzoo.training.LearningRateSweep`: the rates, losses, smoothed losses,

@@ -404,7 +404,8 @@ def draw_pictures(folder: Path) -> dict[str, Path]:
     filter_responses(digits[0], path)
     pictures[f"{IMAGES}/filter-responses.png"] = path
     runs = folder / "runs"
-    for draw in (training_run_pictures, fine_tuning_run_pictures, search_pictures):
+    draws = (training_run_pictures, fine_tuning_run_pictures, search_pictures, lr_find_pictures)
+    for draw in draws:
         pictures.update({f"{IMAGES}/{name}": path for name, path in draw(runs).items()})
     return pictures
 
@@ -534,6 +535,17 @@ def search_pictures(folder: Path) -> dict[str, Path]:
         verbose=0,
     )
     return {"tuning-scores.png": result.project_dir / "scores.png"}
+
+
+def lr_find_pictures(folder: Path) -> dict[str, Path]:
+    """The learning-rate guide's sweep: ``find_learning_rate("lenet5")`` at its defaults
+    (what ``train(learning_rate="auto")`` runs), seed 0."""
+    from cnnzoo.training import find_learning_rate
+
+    found = find_learning_rate("lenet5", seed=0)
+    path = folder / "lr-find-lenet5.png"
+    found.plot(path, title=f"LeNet-5, Adam, the digits: learning-rate sweep ({found.stop_reason})")
+    return {"lr-find-lenet5.png": path}
 
 
 def augmentation_presets(args: list[str], page_uri: str) -> str:
