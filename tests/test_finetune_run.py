@@ -111,12 +111,27 @@ def test_imagenet_weights_bring_their_preprocessing(tmp_path, digits_folder, mon
     assert abs(unprocessed - loss) > 1e-4  # the images the run measured were preprocessed
 
 
-def test_imagenet_preprocessing_matches_keras_and_handles_other_channels():
+@pytest.mark.parametrize("mode", ["caffe", "tf", "torch"])
+def test_imagenet_preprocessing_matches_keras_on_arrays_and_in_tf_data(mode):
+    """The same numbers as keras.applications' preprocess_input, on a NumPy array and
+    inside a tf.data map (where Keras' own function fails on JAX and PyTorch)."""
+    import tensorflow as tf
+
     images = np.random.default_rng(0).uniform(0, 255, (2, 4, 4, 3)).astype("float32")
-    expected = keras.applications.vgg16.preprocess_input(images.copy())
-    np.testing.assert_allclose(imagenet_preprocessing(images.copy(), "caffe"), expected, rtol=1e-6)
-    gray = images[..., :1]
+    expected = keras.ops.convert_to_numpy(
+        keras.applications.imagenet_utils.preprocess_input(images.copy(), mode=mode)
+    )
+    np.testing.assert_allclose(imagenet_preprocessing(images.copy(), mode), expected, rtol=1e-6)
+    mapped = tf.data.Dataset.from_tensors(images).map(lambda x: imagenet_preprocessing(x, mode))
+    np.testing.assert_allclose(next(iter(mapped)).numpy(), expected, rtol=1e-6)
+
+
+def test_imagenet_preprocessing_of_other_channels_uses_the_mean_colour():
+    gray = np.random.default_rng(0).uniform(0, 255, (2, 4, 4, 1)).astype("float32")
     np.testing.assert_allclose(imagenet_preprocessing(gray, "caffe"), gray - 114.799, atol=1e-3)
+    np.testing.assert_allclose(
+        imagenet_preprocessing(gray, "torch"), (gray / 255 - 0.449) / 0.226, rtol=1e-5
+    )
     assert imagenet_preprocessing(gray, None) is gray
 
 

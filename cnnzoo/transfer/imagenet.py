@@ -14,6 +14,7 @@ import warnings
 from pathlib import Path
 
 import keras
+import numpy as np
 
 from cnnzoo.family import KerasApplicationsWeights
 from cnnzoo.pretrained import fetch, model_weights, pretrained_weights
@@ -206,14 +207,21 @@ def load_imagenet_weights(
 
 
 IMAGENET_MEAN_BGR = (103.939, 116.779, 123.68)  # keras.applications' "caffe" preprocessing
+TORCH_MEAN, TORCH_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)  # and its "torch" one
 
 
 def imagenet_preprocessing(images, mode: str | None):
     """Applies the preprocessing pretrained weights expect to images in [0, 255]:
-    keras.applications' ``"caffe"`` or ``"tf"``, or a pretrained tag's own
+    keras.applications' ``"caffe"``, ``"tf"`` or ``"torch"``, or a pretrained tag's own
     (``"resnet50.tv2_in1k"``: :meth:`cnnzoo.pretrained.Preprocessing.normalize`); ``None``
     returns them as they are. Inputs of other than 3 channels (whose first convolution was
-    adapted) get the mean of the colour means subtracted.
+    adapted) get the mean of the colour means subtracted (and, for ``"torch"``, are divided
+    by the mean of the standard deviations).
+
+    keras.applications' modes are written out as arithmetic, the same as
+    ``keras.applications.imagenet_utils.preprocess_input`` computes, so that they run on
+    NumPy arrays, the backend's tensors and in a ``tf.data`` map alike: Keras' own function
+    uses the backend's ops, which cannot take a ``tf.data`` tensor on JAX or PyTorch.
 
     Example:
         >>> import numpy as np
@@ -227,9 +235,18 @@ def imagenet_preprocessing(images, mode: str | None):
         return images
     if mode not in ("caffe", "tf", "torch"):
         return pretrained_weights(mode).preprocessing.normalize(images)
-    if mode == "caffe" and images.shape[-1] != 3:
-        return images - sum(IMAGENET_MEAN_BGR) / 3
-    return keras.applications.imagenet_utils.preprocess_input(images, mode=mode)
+    if not hasattr(images, "shape"):
+        images = np.asarray(images, dtype="float32")
+    if mode == "tf":
+        return images / 127.5 - 1.0
+    colour = images.shape[-1] == 3
+    if mode == "caffe":
+        mean = np.asarray(IMAGENET_MEAN_BGR, "float32")
+        return images[..., ::-1] - mean if colour else images - mean.mean()
+    mean, std = np.asarray(TORCH_MEAN, "float32"), np.asarray(TORCH_STD, "float32")
+    if not colour:
+        mean, std = mean.mean(), std.mean()
+    return (images / 255.0 - mean) / std
 
 
 def load_pretrained(model: keras.Model, weights) -> WeightsReport:
