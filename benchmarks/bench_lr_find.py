@@ -4,18 +4,18 @@ in one run.
 
 For each case (model and optimizer) and seed: ``find_learning_rate`` (the defaults
 ``train(learning_rate="auto")`` uses: 100 batches from 1e-7 to 10, batch 32) gives its
-suggestion by each rule (minimum/10, the default; valley; steepest), then ``train`` runs
-the case's epochs from the same seed at Keras' default rate of the optimizer (Adam 1e-3,
-SGD 1e-2), at the minimum/10 suggestion (what ``--lr auto`` trains with) and, for Adam,
-at the valley one (all constant, no early stopping; steepest is printed, not trained).
+suggestion by each rule, then ``train`` runs the case's epochs from the same seed at
+Keras' default rate of the optimizer (Adam 1e-3, SGD 1e-2), at the minimum/4 suggestion
+(the default rule: what ``--lr auto`` trains with), the minimum/10 and the valley ones
+(all constant, no early stopping; steepest is printed, not trained).
 ResNet-20 (He et al. 2015, section 4.2, 0.27M parameters, 32x32x3 input) sees the digits
 resized to 32x32 and repeated to three channels.
 
 Printed per case: the suggestions of each seed, then for each rate the mean and the range
-over the seeds of the test accuracy of the best-validation epoch (1,000 held-out digits)
-and of the last epoch's validation loss, and the mean difference in test accuracy from
-the default rate, seed by seed. On the 2 shared CPU cores of the development machine the
-default settings take about 12 minutes.
+over the seeds of the test accuracy of the best-validation epoch (1,000 held-out digits),
+of its difference from the default rate's, seed by seed, and of the last epoch's
+validation loss. On the 2 shared CPU cores of the development machine the
+default cases take about 17 minutes.
 
     .venv/bin/python benchmarks/bench_lr_find.py [--cases lenet5:adam:3:0-4,...]
 
@@ -39,7 +39,10 @@ import keras
 from cnnzoo.training import find_learning_rate, train
 from cnnzoo.training.lr_sweep import RULES, suggest_learning_rate
 
-CASES = "lenet5:adam:3:0-4,resnet20:adam:2:0-2,lenet5:sgd:3:0-2"
+CASES = (
+    "lenet5:adam:3:0-4,lenet5:adam:10:0-4,resnet20:adam:2:0-2,lenet5:sgd:3:0-2,resnet20:sgd:2:0-2"
+)
+TRAINED = ("minimum/4", "minimum/10", "valley")  # steepest: printed only
 
 
 def default_rate(optimizer: str) -> float:
@@ -47,20 +50,21 @@ def default_rate(optimizer: str) -> float:
     return float(keras.optimizers.get(optimizer).learning_rate)
 
 
-def trained(model: str, optimizer: str, rate: float, seed: int, epochs: int, folder: Path):
+def trained(model: str, optimizer: str, rate: float, seed: int, epochs: int, out: Path):
     result = train(
         model, epochs=epochs, optimizer=optimizer, learning_rate=rate, seed=seed, patience=None,
-        verbose=0, out=folder / f"{model}-{optimizer}-{rate:.3g}-{seed}",
+        verbose=0, out=out,
     )  # fmt: skip
     return result.metrics["test_accuracy"], result.history["val_loss"][-1]
 
 
-def spread(values: list[float], digits: int = 3) -> str:
+def spread(values: list[float], digits: int = 3, sign: bool = False) -> str:
+    """The mean, and the lowest and highest in brackets: ``0.941 (0.925 to 0.955)``."""
+    form = f"{'+' if sign else ''}.{digits}f"
     if len(values) == 1:
-        return f"{values[0]:.{digits}f}"
-    return (
-        f"{statistics.mean(values):.{digits}f} ({min(values):.{digits}f}-{max(values):.{digits}f})"
-    )
+        return format(values[0], form)
+    low, high = format(min(values), form), format(max(values), form)
+    return f"{format(statistics.mean(values), form)} ({low} to {high})"
 
 
 def seeds_of(text: str) -> list[int]:
@@ -72,10 +76,8 @@ def seeds_of(text: str) -> list[int]:
 
 def run_case(model: str, optimizer: str, epochs: int, seeds: list[int], folder: Path) -> None:
     default = default_rate(optimizer)
-    trained_rules = ("minimum", "valley") if optimizer == "adam" else ("minimum",)
-    names = {"default": f"default {default:g}", "minimum": "minimum/10 (--lr auto)",
-             "valley": "valley"}  # fmt: skip
-    runs: dict[str, list[tuple[float, float]]] = {key: [] for key in ("default", *trained_rules)}
+    names = {"default": f"default {default:g}", "minimum/4": "minimum/4 (--lr auto)"}
+    runs: dict[str, list[tuple[float, float]]] = {key: [] for key in ("default", *TRAINED)}
     suggested: dict[str, list[float]] = {rule: [] for rule in RULES}
     finder_seconds = []
     print(f"\n{model}, {optimizer}, {epochs} epoch(s), seeds {seeds}", flush=True)
@@ -88,20 +90,20 @@ def run_case(model: str, optimizer: str, epochs: int, seeds: list[int], folder: 
             suggested[rule].append(rate)
         print(f"  seed {seed}: " + ", ".join(f"{r} {v[-1]:.2g}" for r, v in suggested.items())
               + f" ({found.steps} steps, {found.stop_reason})", flush=True)  # fmt: skip
-        runs["default"].append(trained(model, optimizer, default, seed, epochs, folder))
-        for rule in trained_rules:
-            runs[rule].append(trained(model, optimizer, suggested[rule][-1], seed, epochs, folder))
+        for key in runs:
+            rate = default if key == "default" else suggested[key][-1]
+            out = folder / f"{model}-{optimizer}-{epochs}-{key.replace('/', '')}-{seed}"
+            runs[key].append(trained(model, optimizer, rate, seed, epochs, out))
     print(f"  finder: {spread(finder_seconds, 1)} s")
     print("  | rate | suggested | test accuracy | minus the default's | last val_loss |")
     print("  |---|---|---|---|---|")
     for key, results in runs.items():
         rates = "-" if key == "default" else ", ".join(f"{v:.2g}" for v in suggested[key])
         accuracy = [run[0] for run in results]
-        gain = statistics.mean(
-            run[0] - base[0] for run, base in zip(results, runs["default"], strict=True)
-        )
+        gains = [run[0] - base[0] for run, base in zip(results, runs["default"], strict=True)]
+        gain = "-" if key == "default" else spread(gains, sign=True)
         loss = spread([run[1] for run in results])
-        print(f"  | {names[key]} | {rates} | {spread(accuracy)} | {gain:+.3f} | {loss} |")
+        print(f"  | {names.get(key, key)} | {rates} | {spread(accuracy)} | {gain} | {loss} |")
 
 
 def main() -> None:

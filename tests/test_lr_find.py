@@ -98,8 +98,12 @@ def test_each_rule_reads_the_curve_it_documents():
     rates = sweep_rates(1e-6, 1.0, 40)
     smoothed = 2 + np.cos(np.linspace(0, np.pi, 40))  # falls from 3 to 1, no tail
     smoothed[-3:] = [5.0, 7.0, 9.0]  # the divergence, left out with the last five points
-    rate, index = suggest_learning_rate(rates, smoothed)  # "minimum", the default
-    assert index == 34 and rate == pytest.approx(rates[34] / 10)
+    rate, index = suggest_learning_rate(rates, smoothed)  # "minimum/4", the default
+    assert index == 34 and rate == pytest.approx(rates[34] / 4)
+    assert suggest_learning_rate(rates, smoothed, "minimum/10") == (
+        pytest.approx(rates[34] / 10),
+        34,
+    )
     rate, index = suggest_learning_rate(rates, smoothed, "valley")
     assert rate == rates[index] and 4 <= index <= 34  # inside the fall, not at its ends
     assert suggest_learning_rate(rates, smoothed, "valley") == (rate, index)
@@ -143,7 +147,7 @@ def test_train_auto_sweeps_records_the_rate_and_trains_with_it(tmp_path):
     config = json.loads((tmp_path / "run" / "config.json").read_text())
     found = config["lr_find"]["learning_rate"]
     assert config["learning_rate"] == "auto" and 1e-7 <= found <= 10
-    assert config["lr_find"]["rule"] == "minimum" and config["lr_find"]["steps"] >= 2
+    assert config["lr_find"]["rule"] == "minimum/4" and config["lr_find"]["steps"] >= 2
     assert (tmp_path / "run" / "lr_find.png").exists()
     assert (tmp_path / "run" / "lr_find.csv").read_text().startswith("step,learning_rate,loss")
     assert float(result.model.optimizer.learning_rate) == pytest.approx(found)

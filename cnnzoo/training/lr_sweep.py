@@ -24,7 +24,7 @@ from cnnzoo.checks import check_choice, is_int
 from cnnzoo.files import write_text
 from cnnzoo.viz.figures import new_figure, save_png
 
-RULES = ("minimum", "valley", "steepest")
+RULES = ("minimum/4", "minimum/10", "valley", "steepest")
 # fastai's lr_find defaults (start_lr, end_lr, num_it, the recorder's beta, and the 4x
 # divergence test): a range wide enough for SGD and Adam alike.
 MIN_LR, MAX_LR, NUM_STEPS, SMOOTHING, DIVERGE_FACTOR = 1e-7, 10.0, 100, 0.98, 4.0
@@ -73,18 +73,20 @@ def smooth_losses(losses, window: int) -> np.ndarray:
     return (sums[high] - sums[low]) / (high - low)
 
 
-def suggest_learning_rate(rates, smoothed, rule: str = "minimum") -> tuple[float, int]:
+def suggest_learning_rate(rates, smoothed, rule: str = "minimum/4") -> tuple[float, int]:
     """The suggested rate of a sweep, and the index of the batch it comes from.
 
     As fastai does, the first tenth of the curve (where the loss is still settling) and
     its last five points (the divergence) are left out first when the curve is long
     enough. Then, on the smoothed curve (:func:`smooth_losses`: no lag):
 
-    - ``"minimum"`` (the default): the rate of the lowest smoothed loss, divided by 10:
-      the rate at the minimum is already on the edge of divergence, and a tenth of it is
-      Smith's and fastai's ``lr_min`` advice. It is the rule whose suggestions varied
-      least between seeds and trained best, measured on LeNet-5 and ResNet-20 with Adam
-      and SGD (docs/guides/learning-rate.md).
+    - ``"minimum/4"`` (the default): the rate of the lowest smoothed loss, divided by 4.
+      The rate at the minimum is already on the edge of divergence; Smith (2017) puts the
+      low end of the good range at a third to a quarter of it. Of the four rules it trained
+      best, measured on LeNet-5 and ResNet-20 with Adam and SGD
+      (docs/guides/learning-rate.md), and with ``"minimum/10"`` it varied least between
+      seeds.
+    - ``"minimum/10"``: the same rate divided by 10 (fastai's ``lr_min``): more cautious.
     - ``"valley"`` (fastai's default since 2021): the longest stretch over which the
       smoothed loss keeps falling (its longest decreasing subsequence), and the rate
       halfway down it. On a sweep that starts with a long flat stretch (Adam from 1e-7)
@@ -97,7 +99,7 @@ def suggest_learning_rate(rates, smoothed, rule: str = "minimum") -> tuple[float
     Args:
         rates: The learning rate of each batch.
         smoothed: The smoothed loss of each batch.
-        rule: ``"valley"``, ``"minimum"`` or ``"steepest"``.
+        rule: One of :data:`RULES`.
 
     Returns:
         ``(rate, index)``: the rate, and the index of the batch whose point the plot marks.
@@ -109,6 +111,8 @@ def suggest_learning_rate(rates, smoothed, rule: str = "minimum") -> tuple[float
         >>> rates = [1e-4, 1e-3, 1e-2, 1e-1, 1.0, 10.0]
         >>> smoothed = [2.3, 2.0, 1.2, 0.9, 1.5, 9.0]
         >>> suggest_learning_rate(rates, smoothed)
+        (0.025, 3)
+        >>> suggest_learning_rate(rates, smoothed, "minimum/10")
         (0.01, 3)
         >>> suggest_learning_rate(rates, smoothed, "valley")
         (0.001, 1)
@@ -124,9 +128,9 @@ def suggest_learning_rate(rates, smoothed, rule: str = "minimum") -> tuple[float
         )
     start, stop = (len(rates) // 10, len(rates) - 5) if len(rates) >= 20 else (0, len(rates))
     losses = smoothed[start:stop]
-    if rule == "minimum":
+    if rule.startswith("minimum/"):
         index = int(np.argmin(losses))
-        return float(rates[start + index] / 10), start + index
+        return float(rates[start + index] / int(rule.split("/")[1])), start + index
     if rule == "steepest":
         slopes = np.gradient(losses, np.log10(rates[start:stop]))
         index = int(np.argmin(slopes))
@@ -210,7 +214,7 @@ class LearningRateSweep:
     def plot(self, path: str | Path, *, title: str = "") -> Figure:
         """Draws the loss against the learning rate (log scale), raw and smoothed, with
         the suggestion (a dashed line) and the point of the curve it was read off (a dot:
-        for ``"minimum"``, ten times the suggestion) marked, into a PNG.
+        for the ``"minimum/N"`` rules, N times the suggestion) marked, into a PNG.
 
         Returns:
             The matplotlib ``Figure``.
@@ -223,9 +227,9 @@ class LearningRateSweep:
         point = rates[self.suggestion_index], smoothed[self.suggestion_index]
         label = f"suggested: {self.suggestion:.3g} ({self.rule})"
         axis.axvline(self.suggestion, color="tab:red", linestyle="--", linewidth=1.2, label=label)
-        where = (
-            "lowest smoothed loss (rate / 10 suggested)" if self.rule == "minimum" else self.rule
-        )
+        where = self.rule
+        if self.rule.startswith("minimum/"):
+            where = f"lowest smoothed loss (rate / {self.rule.split('/')[1]} suggested)"
         axis.plot(*point, marker="o", color="tab:red", markersize=8, zorder=3, linestyle="",
                   label=where)  # fmt: skip
         # From the lowest batch to the start's level, with room for the climb: a diverged
@@ -258,7 +262,7 @@ class LearningRateSweep:
 
 def check_sweep(
     min_lr=MIN_LR, max_lr=MAX_LR, num_steps=NUM_STEPS, smoothing=SMOOTHING,
-    diverge_factor=DIVERGE_FACTOR, rule="minimum",
+    diverge_factor=DIVERGE_FACTOR, rule="minimum/4",
 ) -> None:  # fmt: skip
     """Refuses bad sweep settings, naming the argument, the value and what is allowed.
 
@@ -323,7 +327,7 @@ class _Recorder(keras.callbacks.Callback):
 def sweep(
     model: keras.Model, batches, *, loss, optimizer: str = "adam", min_lr: float = MIN_LR,
     max_lr: float = MAX_LR, num_steps: int = NUM_STEPS, smoothing: float = SMOOTHING,
-    diverge_factor: float = DIVERGE_FACTOR, rule: str = "minimum", jit_compile="auto",
+    diverge_factor: float = DIVERGE_FACTOR, rule: str = "minimum/4", jit_compile="auto",
 ) -> LearningRateSweep:  # fmt: skip
     """Runs the range test on a copy of ``model``: ``num_steps`` batches of ``batches``
     (repeated if it is shorter) at rates growing from ``min_lr`` to ``max_lr``, each a
