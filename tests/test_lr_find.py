@@ -71,6 +71,18 @@ def test_the_smoothed_curve_turns_where_the_losses_turn():
     np.testing.assert_allclose(smooth_losses([3.0, 2.0, 1.0, 4.0], 3), [2.5, 2.0, 7 / 3, 2.5])
 
 
+@pytest.mark.parametrize(
+    ("optimizer", "rule", "divisor"), [("sgd", "minimum/4", 4), ("adam", "minimum/10", 10)]
+)
+def test_without_a_rule_the_optimizer_picks_it(optimizer, rule, divisor):
+    found = sweep(tiny_model(), tiny_batches(), loss=LOSS, optimizer=optimizer, min_lr=1e-4,
+                  max_lr=1.0, num_steps=20)  # fmt: skip
+    assert found.rule == rule and found.record()["rule"] == rule
+    index = found.suggestion_index
+    assert found.suggestion == pytest.approx(found.learning_rates[index] / divisor)
+    assert found.smoothed[index] == min(found.smoothed[2:15])  # the first tenth, last five out
+
+
 def test_the_model_its_statistics_and_its_optimizer_are_left_as_they_were():
     model = tiny_model()
     model.compile(optimizer=keras.optimizers.Adam(1e-3), loss=LOSS)
@@ -98,12 +110,10 @@ def test_each_rule_reads_the_curve_it_documents():
     rates = sweep_rates(1e-6, 1.0, 40)
     smoothed = 2 + np.cos(np.linspace(0, np.pi, 40))  # falls from 3 to 1, no tail
     smoothed[-3:] = [5.0, 7.0, 9.0]  # the divergence, left out with the last five points
-    rate, index = suggest_learning_rate(rates, smoothed)  # "minimum/4", the default
+    rate, index = suggest_learning_rate(rates, smoothed)  # "minimum/10", the default
+    assert index == 34 and rate == pytest.approx(rates[34] / 10)
+    rate, index = suggest_learning_rate(rates, smoothed, "minimum/4")
     assert index == 34 and rate == pytest.approx(rates[34] / 4)
-    assert suggest_learning_rate(rates, smoothed, "minimum/10") == (
-        pytest.approx(rates[34] / 10),
-        34,
-    )
     rate, index = suggest_learning_rate(rates, smoothed, "valley")
     assert rate == rates[index] and 4 <= index <= 34  # inside the fall, not at its ends
     assert suggest_learning_rate(rates, smoothed, "valley") == (rate, index)
@@ -147,7 +157,7 @@ def test_train_auto_sweeps_records_the_rate_and_trains_with_it(tmp_path):
     config = json.loads((tmp_path / "run" / "config.json").read_text())
     found = config["lr_find"]["learning_rate"]
     assert config["learning_rate"] == "auto" and 1e-7 <= found <= 10
-    assert config["lr_find"]["rule"] == "minimum/4" and config["lr_find"]["steps"] >= 2
+    assert config["lr_find"]["rule"] == "minimum/10" and config["lr_find"]["steps"] >= 2
     assert (tmp_path / "run" / "lr_find.png").exists()
     assert (tmp_path / "run" / "lr_find.csv").read_text().startswith("step,learning_rate,loss")
     assert float(result.model.optimizer.learning_rate) == pytest.approx(found)

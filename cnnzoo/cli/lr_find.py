@@ -35,9 +35,9 @@ def lr_find_arguments(parser) -> None:
     parser.add_argument("--min-lr", type=float, default=MIN_LR, help="first rate of the sweep")
     parser.add_argument("--max-lr", type=float, default=MAX_LR, help="last rate of the sweep")
     parser.add_argument("--steps", type=int, default=NUM_STEPS, help="batches of the sweep")
-    parser.add_argument("--rule", choices=RULES, default="minimum/4",
-                        help="how the rate is read off the curve (default minimum/4: the "
-                             "lowest smoothed loss's rate / 4)")  # fmt: skip
+    parser.add_argument("--rule", choices=RULES,
+                        help="how the rate is read off the curve (default: minimum/4 with "
+                             "sgd, minimum/10 with the other optimizers)")  # fmt: skip
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--optimizer", default="adam")
     parser.add_argument("--label-smoothing", type=float, default=0.0)

@@ -29,7 +29,7 @@ def find_learning_rate(
     optimizer: str = "adam", label_smoothing: float = 0.0, augment=None,
     validation_split: float = 0.2, seed: int = 0, model_kwargs: dict | None = None,
     min_lr: float = MIN_LR, max_lr: float = MAX_LR, num_steps: int = NUM_STEPS,
-    smoothing: float = SMOOTHING, diverge_factor: float = DIVERGE_FACTOR, rule: str = "minimum/4",
+    smoothing: float = SMOOTHING, diverge_factor: float = DIVERGE_FACTOR, rule: str | None = None,
 ) -> LearningRateSweep:  # fmt: skip
     """Suggests a learning rate by the range test of Smith (2015/2017).
 
@@ -61,8 +61,10 @@ def find_learning_rate(
         num_steps: Batches of the sweep (>= 2; the training split is repeated if shorter).
         smoothing: Factor of the moving average the divergence test watches, in [0, 1).
         diverge_factor: Stop when the smoothed loss passes this times its best (> 1).
-        rule: ``"minimum/4"`` (the lowest smoothed loss's rate / 4), ``"minimum/10"``,
-            ``"valley"`` or ``"steepest"``.
+        rule: ``"minimum/10"`` (the lowest smoothed loss's rate / 10), ``"minimum/4"``,
+            ``"valley"`` or ``"steepest"``; ``None``: ``"minimum/4"`` for SGD and
+            ``"minimum/10"`` for the other optimizers
+            (:func:`~cnnzoo.training.lr_sweep.default_rule`).
 
     Returns:
         A :class:`~cnnzoo.training.LearningRateSweep`: the rates, losses, smoothed losses,

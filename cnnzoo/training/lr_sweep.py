@@ -24,7 +24,7 @@ from cnnzoo.checks import check_choice, is_int
 from cnnzoo.files import write_text
 from cnnzoo.viz.figures import new_figure, save_png
 
-RULES = ("minimum/4", "minimum/10", "valley", "steepest")
+RULES = ("minimum/10", "minimum/4", "valley", "steepest")
 # fastai's lr_find defaults (start_lr, end_lr, num_it, the recorder's beta, and the 4x
 # divergence test): a range wide enough for SGD and Adam alike.
 MIN_LR, MAX_LR, NUM_STEPS, SMOOTHING, DIVERGE_FACTOR = 1e-7, 10.0, 100, 0.98, 4.0
@@ -73,20 +73,33 @@ def smooth_losses(losses, window: int) -> np.ndarray:
     return (sums[high] - sums[low]) / (high - low)
 
 
-def suggest_learning_rate(rates, smoothed, rule: str = "minimum/4") -> tuple[float, int]:
+def default_rule(optimizer) -> str:
+    """The rule a sweep with ``optimizer`` reads its suggestion by when none is given:
+    ``"minimum/4"`` for SGD, ``"minimum/10"`` for every other (adaptive) optimizer, the
+    ones that trained at least as well as Keras' default rate in the measurements of
+    docs/guides/learning-rate.md (with Adam, a quarter of the minimum's rate was 1 to 3
+    points worse on ResNet-20; with SGD, a tenth was 17 points worse).
+
+    Example:
+        >>> default_rule("adam"), default_rule("sgd"), default_rule(keras.optimizers.SGD())
+        ('minimum/10', 'minimum/4', 'minimum/4')
+    """
+    name = optimizer if isinstance(optimizer, str) else type(optimizer).__name__
+    return "minimum/4" if name.lower() == "sgd" else "minimum/10"
+
+
+def suggest_learning_rate(rates, smoothed, rule: str = "minimum/10") -> tuple[float, int]:
     """The suggested rate of a sweep, and the index of the batch it comes from.
 
     As fastai does, the first tenth of the curve (where the loss is still settling) and
     its last five points (the divergence) are left out first when the curve is long
     enough. Then, on the smoothed curve (:func:`smooth_losses`: no lag):
 
-    - ``"minimum/4"`` (the default): the rate of the lowest smoothed loss, divided by 4.
-      The rate at the minimum is already on the edge of divergence; Smith (2017) puts the
-      low end of the good range at a third to a quarter of it. Of the four rules it trained
-      best, measured on LeNet-5 and ResNet-20 with Adam and SGD
-      (docs/guides/learning-rate.md), and with ``"minimum/10"`` it varied least between
-      seeds.
-    - ``"minimum/10"``: the same rate divided by 10 (fastai's ``lr_min``): more cautious.
+    - ``"minimum/10"`` (the default; a sweep's for every optimizer but SGD, see
+      :func:`default_rule`): the rate of the lowest smoothed loss, divided by 10 (fastai's
+      ``lr_min``). The rate at the minimum is already on the edge of divergence.
+    - ``"minimum/4"`` (a sweep's with SGD): the same rate divided by 4, the low end of
+      the good range by Smith (2017), who puts it at a third to a quarter of that rate.
     - ``"valley"`` (fastai's default since 2021): the longest stretch over which the
       smoothed loss keeps falling (its longest decreasing subsequence), and the rate
       halfway down it. On a sweep that starts with a long flat stretch (Adam from 1e-7)
@@ -111,9 +124,9 @@ def suggest_learning_rate(rates, smoothed, rule: str = "minimum/4") -> tuple[flo
         >>> rates = [1e-4, 1e-3, 1e-2, 1e-1, 1.0, 10.0]
         >>> smoothed = [2.3, 2.0, 1.2, 0.9, 1.5, 9.0]
         >>> suggest_learning_rate(rates, smoothed)
-        (0.025, 3)
-        >>> suggest_learning_rate(rates, smoothed, "minimum/10")
         (0.01, 3)
+        >>> suggest_learning_rate(rates, smoothed, "minimum/4")
+        (0.025, 3)
         >>> suggest_learning_rate(rates, smoothed, "valley")
         (0.001, 1)
         >>> suggest_learning_rate(rates, smoothed, "steepest")
@@ -262,7 +275,7 @@ class LearningRateSweep:
 
 def check_sweep(
     min_lr=MIN_LR, max_lr=MAX_LR, num_steps=NUM_STEPS, smoothing=SMOOTHING,
-    diverge_factor=DIVERGE_FACTOR, rule="minimum/4",
+    diverge_factor=DIVERGE_FACTOR, rule=None,
 ) -> None:  # fmt: skip
     """Refuses bad sweep settings, naming the argument, the value and what is allowed.
 
@@ -290,7 +303,8 @@ def check_sweep(
         raise ValueError(
             f"diverge_factor must be a number > 1; received diverge_factor={diverge_factor!r}."
         )
-    check_choice("rule", rule, RULES)
+    if rule is not None:
+        check_choice("rule", rule, RULES)
 
 
 class _Recorder(keras.callbacks.Callback):
@@ -327,7 +341,7 @@ class _Recorder(keras.callbacks.Callback):
 def sweep(
     model: keras.Model, batches, *, loss, optimizer: str = "adam", min_lr: float = MIN_LR,
     max_lr: float = MAX_LR, num_steps: int = NUM_STEPS, smoothing: float = SMOOTHING,
-    diverge_factor: float = DIVERGE_FACTOR, rule: str = "minimum/4", jit_compile="auto",
+    diverge_factor: float = DIVERGE_FACTOR, rule: str | None = None, jit_compile="auto",
 ) -> LearningRateSweep:  # fmt: skip
     """Runs the range test on a copy of ``model``: ``num_steps`` batches of ``batches``
     (repeated if it is shorter) at rates growing from ``min_lr`` to ``max_lr``, each a
@@ -350,7 +364,8 @@ def sweep(
         num_steps: Batches of the sweep.
         smoothing: Factor of the moving average the divergence test watches (0: none).
         diverge_factor: Stop when that average exceeds this times its best.
-        rule: How to suggest a rate (see :func:`suggest_learning_rate`).
+        rule: How to suggest a rate (see :func:`suggest_learning_rate`); ``None``: the
+            optimizer's :func:`default_rule`.
         jit_compile: As ``Model.compile`` takes it.
 
     Returns:
@@ -386,6 +401,7 @@ def sweep(
         )
     taken = rates[: len(recorder.losses)]
     smoothed = smooth_losses(recorder.losses, smoothing_window(num_steps))
+    rule = rule or default_rule(optimizer)
     suggestion, index = suggest_learning_rate(taken, smoothed, rule)
     return LearningRateSweep(
         tuple(float(rate) for rate in taken), tuple(recorder.losses),
@@ -395,6 +411,6 @@ def sweep(
 
 
 __all__ = [
-    "RULES", "LearningRateSweep", "smooth_losses", "smoothing_window", "suggest_learning_rate",
-    "sweep", "sweep_rates",
+    "RULES", "LearningRateSweep", "default_rule", "smooth_losses", "smoothing_window",
+    "suggest_learning_rate", "sweep", "sweep_rates",
 ]  # fmt: skip
