@@ -56,7 +56,7 @@ def smooth_losses(losses, window: int) -> np.ndarray:
     """The mean of the ``window`` losses centred on each batch (fewer at the ends).
 
     A centred mean does not lag: the smoothed curve turns where the losses turn. An
-    exponential moving average, what the divergence test watches, trails by about
+    exponential moving average, what the divergence test watches, trails by up to
     ``smoothing / (1 - smoothing)`` batches (49 at fastai's 0.98: four decades of a
     100-batch sweep from 1e-7 to 10), which moves the minimum of the curve, and every
     rate read off it, far to the right of where the loss really turned.
