@@ -60,7 +60,7 @@ def find_learning_rate(
         max_lr: The last rate (> ``min_lr``).
         num_steps: Batches of the sweep (>= 2; the training split is repeated if shorter).
         smoothing: Factor of the moving average the divergence test watches, in [0, 1).
-        diverge_factor: Stop when the smoothed loss passes this times its best (> 1).
+        diverge_factor: Stop when that moving average passes this times its best (> 1).
         rule: ``"minimum/10"`` (the lowest smoothed loss's rate / 10), ``"minimum/4"``,
             ``"valley"`` or ``"steepest"``; ``None``: ``"minimum/4"`` for SGD and
             ``"minimum/10"`` for the other optimizers
