@@ -58,9 +58,11 @@ def pipeline(
     ``value_range``; then the dataset is cached, shuffled, batched, augmented and mixed
     (MixUp or CutMix) in training only, and prefetched.
 
-    Value ranges: cnnzoo models take raw pixel values in [0, 255] (their first layers learn
-    the scale), so ``value_range=(0, 255)`` is the default; ``(0, 1)`` or ``(-1, 1)`` suit
-    models trained that way, and ``None`` leaves values as they are. The input range
+    Value ranges: cnnzoo models take raw pixel values in [0, 255], as keras.applications'
+    caffe-mode networks do, so ``value_range=(0, 255)`` is the default; ``(0, 1)`` or
+    ``(-1, 1)`` suit models trained that way, and ``None`` leaves values as they are. (A
+    network without normalization layers starts with outputs 255 times larger than from
+    [0, 1]: see the training-runs guide's "Pixel values".) The input range
     defaults to the dtype's (``uint8``: [0, 255]); float images are taken to be in
     [0, 255] as keras' loaders give them, so pass ``input_range=(0, 1)`` for images
     already scaled (``load_sample`` gives those).
