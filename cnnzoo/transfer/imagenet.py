@@ -220,8 +220,9 @@ def imagenet_preprocessing(images, mode: str | None):
 
     keras.applications' modes are written out as arithmetic, the same as
     ``keras.applications.imagenet_utils.preprocess_input`` computes, so that they run on
-    NumPy arrays, the backend's tensors and in a ``tf.data`` map alike: Keras' own function
-    uses the backend's ops, which cannot take a ``tf.data`` tensor on JAX or PyTorch.
+    NumPy arrays and TensorFlow tensors (in a ``tf.data`` map) on every backend: Keras' own
+    function uses the backend's ops, which cannot take a ``tf.data`` tensor on JAX or
+    PyTorch.
 
     Example:
         >>> import numpy as np
