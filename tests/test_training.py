@@ -39,7 +39,7 @@ def test_a_run_folder_has_everything_to_reproduce_and_inspect_it(tmp_path):
     metrics = json.loads((run / "metrics.json").read_text())
     best = max(result.history["val_accuracy"])
     assert metrics["validation_accuracy"] == pytest.approx(best, abs=1e-6)  # the best epoch
-    assert metrics["test_accuracy"] > 0.8
+    assert metrics["test_accuracy"] > 0.8 and result.warning is None
     reloaded = keras.saving.load_model(run / "model.keras")
     assert reloaded.output_shape == (None, 10)
 
@@ -115,6 +115,35 @@ def test_an_absurd_learning_rate_stops_the_run_with_advice(tmp_path):
     assert "in epoch 1, batch " in str(error.value) and not (tmp_path / "backup").exists()
     assert "No epoch finished, so nothing was backed up" in str(error.value)
     assert "backup/" not in str(error.value) and "is kept in" not in str(error.value)
+
+
+def test_a_run_that_learnt_nothing_says_so_and_what_to_try(tmp_path, capsys):
+    """Adam at 1.0 leaves LeNet-5 guessing (a finite loss: no NaN stop): the run finishes,
+    and its last line and its result say that the saved model did not learn, on the first
+    run and when the finished run is opened again."""
+    settings = dict(epochs=1, learning_rate=1.0, model_kwargs=LENET, verbose=1)
+    result = train("lenet5", out=tmp_path / "run", **settings)
+    assert result.metrics["validation_accuracy"] <= 0.15
+    assert result.warning.startswith("the saved model did not learn: its validation accuracy")
+    assert "--set norm=batch" in result.warning and "--lr" in result.warning
+    printed = capsys.readouterr().out.strip().splitlines()
+    assert printed[-1] == f"Warning: {result.warning}"
+    again = train("lenet5", out=tmp_path / "run", resume=True, **settings)
+    assert again.warning == result.warning
+    assert capsys.readouterr().out.strip().splitlines()[-1] == f"Warning: {result.warning}"
+
+
+def test_only_chance_accuracy_with_a_uniform_guess_loss_is_called_not_learnt():
+    from cnnzoo.training.messages import not_learnt
+
+    assert not_learnt({"validation_accuracy": 0.12, "validation_loss": 2.2}, 10)
+    assert not_learnt({"test_accuracy": 0.5, "test_loss": 0.7}, 2).startswith(
+        "the saved model did not learn: its test accuracy (0.500)"
+    )
+    assert not_learnt({"validation_accuracy": 0.3, "validation_loss": 2.2}, 10) is None
+    assert not_learnt({"validation_accuracy": 0.1, "validation_loss": 1.5}, 10) is None
+    assert not_learnt({"validation_accuracy": 0.1}, 10) is None  # no loss: cannot be told
+    assert not_learnt({"validation_accuracy": 0.1, "validation_loss": 2.3}, None) is None
 
 
 def test_the_nan_stop_counts_true_batches_with_steps_per_execution(tmp_path):

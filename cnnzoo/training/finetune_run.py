@@ -27,7 +27,7 @@ from cnnzoo.training.callbacks import (
 )
 from cnnzoo.training.coordinator import Coordinator
 from cnnzoo.training.lr_sweep import sweep
-from cnnzoo.training.messages import announce, talks
+from cnnzoo.training.messages import announce, talks, tell_end
 from cnnzoo.training.run_folder import (
     CONFIG_FILE,
     LR_FIND_KEY,
@@ -181,7 +181,7 @@ def finetune(
     coordinator, talk = Coordinator(), talks(verbose)
     folder = coordinator.open_folder(out, config, resume)
     if coordinator.finished_already(folder, resume):
-        return coordinator.finished(folder, talk)
+        return tell_end(coordinator.finished(folder, talk), talk)
     run_data = coordinator.read_data(config)
     net = replace_head(backbone, len(run_data.class_names), dropout=dropout, pooling=pooling)
     train_batches, validation, test = _batches(net, run_data, config, mode)
@@ -197,7 +197,7 @@ def finetune(
         dict(layer_decay=layer_decay, **compiled),
     )  # fmt: skip
     save_model(net, folder.model_path)
-    return coordinator.finish(folder, net, validation, test)
+    return tell_end(coordinator.finish(folder, net, validation, test), talk)
 
 
 def _check_settings(model, weights, batch_size, dropout, pooling, validation_split) -> str:

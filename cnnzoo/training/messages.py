@@ -1,5 +1,6 @@
-"""What a run tells its user before it trains: one summary line, the files it skipped,
-where a resumed run continues, and a header per fine-tuning phase."""
+"""What a run tells its user: before it trains, one summary line, the files it skipped,
+where a resumed run continues and a header per fine-tuning phase; after it, whether the
+model it saved learnt anything."""
 
 from __future__ import annotations
 
@@ -158,13 +159,64 @@ def phase_header(number: int, count: int, phase, first_epoch: int, model: keras.
     )
 
 
+# A saved model "did not learn" when it is within this of chance accuracy and its loss is
+# at least this share of a uniform guess's (ln of the classes): a network that ignores its
+# images, as one that collapsed at the start does.
+CHANCE_MARGIN, UNIFORM_LOSS_SHARE = 0.05, 0.9
+
+
+def not_learnt(metrics: dict[str, float], num_classes: int | None) -> str | None:
+    """Why the model a run saved learnt nothing, from its final metrics (the validation
+    split's, else the test split's), or ``None`` when it did learn or cannot be told.
+
+    Example:
+        >>> message = not_learnt({"validation_accuracy": 0.1, "validation_loss": 2.36}, 10)
+        >>> import textwrap
+        >>> print(textwrap.fill(message, 80))  # doctest: +ELLIPSIS
+        the saved model did not learn: its validation accuracy (0.100) is chance for 10
+        classes and its loss (2.360) no lower than a uniform guess's (2.303). A network
+        without batch normalization ...
+        >>> not_learnt({"validation_accuracy": 0.93, "validation_loss": 0.25}, 10) is None
+        True
+    """
+    if not num_classes or num_classes < 2:
+        return None
+    for split in ("validation", "test"):
+        accuracy, loss = metrics.get(f"{split}_accuracy"), metrics.get(f"{split}_loss")
+        if accuracy is not None and loss is not None:
+            break
+    else:
+        return None
+    uniform = math.log(num_classes)
+    if accuracy > 1 / num_classes + CHANCE_MARGIN or loss < UNIFORM_LOSS_SHARE * uniform:
+        return None
+    return (
+        f"the saved model did not learn: its {split} accuracy ({accuracy:.3f}) is chance for "
+        f"{num_classes} classes and its loss ({loss:.3f}) no lower than a uniform guess's "
+        f"({uniform:.3f}). A network without batch normalization sometimes fails so from its "
+        "first steps (docs: training runs, pixel values): try a lower learning rate "
+        "(learning_rate, --lr), another seed (seed, --seed) or batch normalization "
+        "(model_kwargs={'norm': 'batch'}, --set norm=batch)."
+    )
+
+
+def tell_end(result, talk: bool):
+    """``result`` (a :class:`~cnnzoo.training.TrainResult`), after printing its warning
+    when the run prints its lines."""
+    if talk and result.warning:
+        print(f"Warning: {result.warning}")
+    return result
+
+
 __all__ = [
     "announce",
     "data_notice",
     "finished_line",
+    "not_learnt",
     "phase_header",
     "resume_line",
     "split_size",
     "summary_line",
     "talks",
+    "tell_end",
 ]

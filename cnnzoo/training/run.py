@@ -21,7 +21,7 @@ from cnnzoo.training.callbacks import (
 from cnnzoo.training.cluster import DATA_PARALLEL
 from cnnzoo.training.coordinator import Coordinator, coordinate
 from cnnzoo.training.lr_sweep import MAX_LR, MIN_LR, NUM_STEPS, PLOT_FILE, sweep
-from cnnzoo.training.messages import announce, resume_line, talks
+from cnnzoo.training.messages import announce, resume_line, talks, tell_end
 from cnnzoo.training.run_folder import LR_FIND_KEY, RUNTIME_KEY, RunFolder, TrainResult
 from cnnzoo.training.sources import RunData, check_source
 from cnnzoo.training.steps import cached, check_model, runtime, steps_per_call, stored
@@ -103,7 +103,7 @@ def train(
     talk = talks(verbose, coordinator.is_chief)
     folder = coordinator.open_folder(out, config, resume)
     if coordinator.finished_already(folder, resume):
-        return coordinator.finished(folder, talk, epochs)
+        return tell_end(coordinator.finished(folder, talk, epochs), talk)
     keras.utils.set_random_seed(seed)
     run_data = coordinator.read_data(config)
     net = _build(model, model_kwargs or {}, len(run_data.class_names), coordinator, config)
@@ -120,7 +120,7 @@ def train(
     fitted = _fit(
         net, splits, folder, coordinator, config, callbacks, talk and resume, verbose, rate
     )
-    return coordinator.finish(folder, net, *splits[1:], fitted.history)
+    return tell_end(coordinator.finish(folder, net, *splits[1:], fitted.history), talk)
 
 
 def _config(model, data, model_kwargs, augment, coordinator: Coordinator, settings) -> dict:

@@ -18,6 +18,7 @@ from cnnzoo.data.folder import CLASS_MAP_FILE, REPORT_FILE
 from cnnzoo.data.scan import FolderReport
 from cnnzoo.files import write_text, write_with
 from cnnzoo.training.callbacks import RunBackup, history_rows
+from cnnzoo.training.messages import not_learnt
 from cnnzoo.training.state import STATE_FILE, RunState, assign
 from cnnzoo.viz import learning_curves
 
@@ -50,6 +51,14 @@ class TrainResult:
     @property
     def epochs(self) -> int:
         return len(self.history.get("loss", []))
+
+    @property
+    def warning(self) -> str | None:
+        """Why the saved model learnt nothing (accuracy at chance, loss no lower than a
+        uniform guess's: :func:`~cnnzoo.training.messages.not_learnt`), else ``None``."""
+        if self.model is None:
+            return None
+        return not_learnt(self.metrics, self.model.outputs[0].shape[-1])
 
 
 def save_model(model: keras.Model, path: Path) -> None:
