@@ -174,8 +174,8 @@ def not_learnt(metrics: dict[str, float], num_classes: int | None) -> str | None
         >>> import textwrap
         >>> print(textwrap.fill(message, 80))  # doctest: +ELLIPSIS
         the saved model did not learn: its validation accuracy (0.100) is chance for 10
-        classes and its loss (2.360) no lower than a uniform guess's (2.303). A network
-        without batch normalization ...
+        classes and its loss (2.360) no lower than a uniform guess's (2.303). Try a
+        lower learning rate ...
         >>> not_learnt({"validation_accuracy": 0.93, "validation_loss": 0.25}, 10) is None
         True
     """
@@ -193,10 +193,10 @@ def not_learnt(metrics: dict[str, float], num_classes: int | None) -> str | None
     return (
         f"the saved model did not learn: its {split} accuracy ({accuracy:.3f}) is chance for "
         f"{num_classes} classes and its loss ({loss:.3f}) no lower than a uniform guess's "
-        f"({uniform:.3f}). A network without batch normalization sometimes fails so from its "
-        "first steps (docs: training runs, pixel values): try a lower learning rate "
-        "(learning_rate, --lr), another seed (seed, --seed) or batch normalization "
-        "(model_kwargs={'norm': 'batch'}, --set norm=batch)."
+        f"({uniform:.3f}). Try a lower learning rate (learning_rate, --lr) or another seed "
+        "(seed, --seed). A network without batch normalization trained from scratch "
+        "sometimes fails so from its first steps and trains safely with it "
+        "(model_kwargs={'norm': 'batch'}, --set norm=batch; docs: training runs, pixel values)."
     )
 
 
